@@ -1,0 +1,47 @@
+# Quick start: `make run` serves the app with demo data; `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: help run test lint format init-db backup clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+# Demo mode is on for the quick start; HUB_DEMO_MODE=0 make run serves an empty hub.
+run: export HUB_DEMO_MODE ?= 1
+run: $(VENV)/.runtime ## Migrate, load demo data on first start, serve on 127.0.0.1:8501
+	$(BIN)/python -m hub init-db
+	$(BIN)/streamlit run hub_app.py --server.address $(HOST) --server.port $(PORT)
+
+test: $(VENV)/.dev ## Run the whole test suite (PostgreSQL tests need HUB_TEST_POSTGRES_URL)
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev ## ruff (lint + format check) and mypy on the domain packages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.dev ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+init-db: $(VENV)/.runtime ## Create or upgrade the database schema
+	$(BIN)/python -m hub init-db
+
+clean: ## Remove the virtual environment and caches (keeps instance/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,111 @@
+"""Who is acting, and what they may do.
+
+Password hashing (argon2id through argon2-cffi) and the permission checks every
+service calls. Accounts themselves live in ``partners.accounts``; the role of a
+principal always comes from our accounts table, whichever way they signed in.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hub.errors import PermissionDenied
+from hub.i18n import _
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # staff who also manage accounts and read the audit log
+    STAFF = "staff"  # coordination office: review, publish, configure
+    PARTNER = "partner"  # a partner organisation's user: own organisation only
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in actor, as services see it."""
+
+    account_id: int
+    email: str
+    display_name: str
+    role: Role
+    organisation_id: int | None
+    signed_in_at: datetime
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name} <{self.email}>"
+
+
+# The scheduler and CLI act as this principal; its id 0 never matches an account.
+SYSTEM_EMAIL = "system@hub.local"
+
+
+_hasher = PasswordHasher()
+# Verifying against this when an e-mail is unknown makes a wrong e-mail cost the same
+# time as a wrong password, so response times do not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("The password must have at least {n} characters.").format(n=MIN_PASSWORD_LENGTH)
+    if password.strip() != password:
+        return _("The password must not start or end with a space.")
+    return None
+
+
+def require_staff(actor: Principal | None) -> Principal:
+    if actor is None or not actor.is_staff:
+        raise PermissionDenied(_("Only coordination office staff may do this."))
+    return actor
+
+
+def require_admin(actor: Principal | None) -> Principal:
+    if actor is None or not actor.is_admin:
+        raise PermissionDenied(_("Only administrators may do this."))
+    return actor
+
+
+def require_member_of(actor: Principal | None, organisation_id: int | None) -> Principal:
+    """Staff may act for any organisation; a partner only for their own."""
+    if actor is None:
+        raise PermissionDenied(_("Please sign in first."))
+    if actor.is_staff:
+        return actor
+    if organisation_id is None or actor.organisation_id != organisation_id:
+        raise PermissionDenied(_("You may only change your own organisation's records."))
+    return actor

@@ -1,0 +1,70 @@
+"""Portuguese and English.
+
+Source strings are English and marked with ``_()``; ``locales/pt/LC_MESSAGES/messages.po``
+holds the Portuguese. The catalog is read with Babel straight from the ``.po`` file, so
+there is no compile step to forget. ``tests/unit/test_i18n.py`` extracts every marked
+string with Babel and fails if one has no Portuguese translation.
+
+The current language lives in a context variable: the Streamlit guard sets it at the
+top of every script run, the CLI from the settings. Domain errors are translated when
+they are raised, so a partner sees "a data de fim é anterior à de início" in Portuguese.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from hub.settings import PROJECT_ROOT
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+LANGUAGES: dict[str, str] = {"pt": "Português", "en": "English"}
+SOURCE_LANGUAGE = "en"
+
+_current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "hub_language", default="pt"
+)
+
+
+def catalog_path(language: str) -> Path:
+    return LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def _translations(language: str) -> dict[str, str]:
+    if language == SOURCE_LANGUAGE:
+        return {}
+    path = catalog_path(language)
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+    }
+
+
+def set_language(language: str) -> None:
+    _current_language.set(language if language in LANGUAGES else "pt")
+
+
+def get_language() -> str:
+    return _current_language.get()
+
+
+def gettext(message: str) -> str:
+    """Translate ``message`` into the current language; English is the source text."""
+    return _translations(get_language()).get(message, message)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a string for extraction without translating it yet (module-level labels)."""
+    return message

@@ -1,0 +1,30 @@
+"""Alembic environment: the engine comes from hub.db (never from alembic.ini)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import hub.models_registry  # noqa: F401 - registers every table on SQLModel.metadata
+from hub.db import make_engine
+
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_online() -> None:
+    engine = context.config.attributes.get("engine") or make_engine()
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit(
+        "Offline (SQL script) migrations are not supported; run `python -m hub init-db`."
+    )
+run_migrations_online()

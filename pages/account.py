@@ -1,0 +1,46 @@
+"""My account: change password (forced after an administrator's reset)."""
+
+import streamlit as st
+
+from hub.db import session_scope
+from hub.errors import InvalidInput, PermissionDenied
+from hub.i18n import _
+from hub.ui import get_engine, require_signed_in, role_label
+from partners.accounts import change_own_password, must_change_password
+
+PASSWORD_FORM = "account_password_form"
+
+principal = require_signed_in()
+
+st.title(_("My account"))
+st.write(f"**{principal.display_name}** · {principal.email} · {role_label(principal.role)}")
+
+with session_scope(get_engine()) as session:
+    forced = must_change_password(session=session, account_id=principal.account_id)
+if forced:
+    st.warning(_("Choose a new password before you continue: yours was set by an administrator."))
+
+st.subheader(_("Change password"))
+with st.form(PASSWORD_FORM, clear_on_submit=True):
+    current = st.text_input(_("Current password"), type="password", autocomplete="current-password")
+    new = st.text_input(
+        _("New password (at least 10 characters)"), type="password", autocomplete="new-password"
+    )
+    repeated = st.text_input(_("New password again"), type="password", autocomplete="new-password")
+    submitted = st.form_submit_button(_("Change password"), type="primary")
+
+if submitted:
+    if new != repeated:
+        st.error(_("New password again: the two new passwords differ."))
+    else:
+        try:
+            with session_scope(get_engine()) as session:
+                change_own_password(
+                    session=session, actor=principal, current_password=current, new_password=new
+                )
+        except (InvalidInput, PermissionDenied) as err:
+            st.error(str(err))
+        else:
+            st.success(_("Password changed."))
+            if forced:
+                st.rerun()

@@ -1,0 +1,67 @@
+"""A partner's own organisation: see and edit its profile."""
+
+import streamlit as st
+
+from hub.auth import Role
+from hub.db import session_scope
+from hub.errors import HubError, StaleRecord
+from hub.i18n import _
+from hub.ui import (
+    clear_public_caches,
+    flash,
+    get_engine,
+    reload_button,
+    require_role,
+    reset_form,
+    shown_version,
+)
+from hub.widgets import organisation_fields
+from partners.models import TRUST_LEVEL_LABELS
+from partners.service import get_organisation, update_organisation
+
+PROFILE_FORM = "partner_profile"
+
+principal = require_role(Role.PARTNER)
+
+if principal.organisation_id is None:
+    st.error(_("Your account is not linked to an organisation. Ask the coordination office."))
+    st.stop()
+
+with session_scope(get_engine()) as session:
+    organisation = get_organisation(session=session, organisation_id=principal.organisation_id)
+version = shown_version(PROFILE_FORM, organisation.version)
+
+st.title(organisation.name)
+st.caption(
+    _("Trust level given by the office: {level}. Last changed {when} by {who}.").format(
+        level=_(TRUST_LEVEL_LABELS[organisation.trust_level]),
+        when=organisation.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        who=organisation.updated_by or "—",
+    )
+)
+
+st.subheader(_("Profile"))
+with st.form(PROFILE_FORM):
+    draft = organisation_fields(organisation, key=PROFILE_FORM, can_set_trust=False)
+    saved = st.form_submit_button(_("Save profile"), type="primary")
+
+if saved:
+    try:
+        with session_scope(get_engine()) as session:
+            update_organisation(
+                session=session,
+                actor=principal,
+                organisation_id=principal.organisation_id,
+                draft=draft,
+                expected_version=version,
+            )
+    except StaleRecord as err:
+        st.error(str(err))
+        reload_button(PROFILE_FORM)
+    except HubError as err:
+        st.error(str(err))
+    else:
+        clear_public_caches()
+        reset_form(PROFILE_FORM)
+        flash(_("Saved."))
+        st.rerun()

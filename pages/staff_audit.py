@@ -1,0 +1,117 @@
+"""Administrators: the audit log of every change by anyone (who, when, what, before/after)."""
+
+import json
+import math
+
+import pandas as pd
+import streamlit as st
+
+from hub.audit import changed_fields, entity_types, list_entries
+from hub.auth import Role
+from hub.db import session_scope
+from hub.i18n import _
+from hub.ui import get_engine, require_role
+
+PAGE_SIZE = 50
+TYPE_KEY = "audit_type"
+ACTOR_KEY = "audit_actor"
+ID_KEY = "audit_entity_id"
+PAGE_KEY = "audit_page"
+PICK_KEY = "audit_pick"
+
+principal = require_role(Role.ADMIN)
+
+st.title(_("Audit log"))
+st.caption(_("Every change by anyone, newest first. The log cannot be edited or deleted."))
+
+with session_scope(get_engine()) as session:
+    types = entity_types(session=session)
+
+left, middle, right = st.columns(3)
+entity_type = left.selectbox(
+    _("Record type"), ["", *sorted(types)], key=TYPE_KEY, format_func=lambda t: t or _("All")
+)
+actor_text = middle.text_input(_("Who (name or e-mail contains)"), key=ACTOR_KEY)
+entity_id = right.text_input(_("Record id"), key=ID_KEY)
+
+with session_scope(get_engine()) as session:
+    _first, total = list_entries(
+        session=session,
+        actor=principal,
+        entity_type=entity_type or None,
+        entity_id=entity_id.strip() or None,
+        actor_text=actor_text.strip() or None,
+        limit=1,
+    )
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page_number = st.number_input(_("Page"), min_value=1, max_value=pages, value=1, key=PAGE_KEY)
+    entries, total = list_entries(
+        session=session,
+        actor=principal,
+        entity_type=entity_type or None,
+        entity_id=entity_id.strip() or None,
+        actor_text=actor_text.strip() or None,
+        limit=PAGE_SIZE,
+        offset=(int(page_number) - 1) * PAGE_SIZE,
+    )
+
+st.caption(
+    _("{total} entries; page {page} of {pages}.").format(total=total, page=page_number, pages=pages)
+)
+if not entries:
+    st.info(_("No entries match these filters."))
+    st.stop()
+
+rows = pd.DataFrame(
+    [
+        {
+            _("When (UTC)"): e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            _("Who"): e.actor_label,
+            _("Action"): e.action,
+            _("Record type"): e.entity_type,
+            _("Record id"): e.entity_id or "",
+            _("What changed"): e.summary,
+        }
+        for e in entries
+    ]
+)
+st.dataframe(rows, hide_index=True, width="stretch")
+st.download_button(
+    _("Download this page as CSV"),
+    rows.to_csv(index=False).encode("utf-8"),
+    file_name="audit-log.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
+
+by_id = {e.id: e for e in entries}
+picked = st.selectbox(
+    _("Show before and after for"),
+    list(by_id),
+    key=PICK_KEY,
+    format_func=lambda i: (
+        f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].action} "
+        f"{by_id[i].entity_type} {by_id[i].entity_id or ''}"
+    ),
+)
+entry = by_id[picked]
+fields = changed_fields(entry.before, entry.after)
+if fields and entry.before is not None and entry.after is not None:
+    st.table(
+        pd.DataFrame(
+            [
+                {
+                    _("Field"): f,
+                    _("Before"): json.dumps(entry.before.get(f), ensure_ascii=False),
+                    _("After"): json.dumps(entry.after.get(f), ensure_ascii=False),
+                }
+                for f in fields
+            ]
+        )
+    )
+else:
+    before_col, after_col = st.columns(2)
+    before_col.caption(_("Before"))
+    before_col.json(entry.before or {})
+    after_col.caption(_("After"))
+    after_col.json(entry.after or {})

@@ -1,0 +1,1 @@
+"""Partner organisations and the user accounts that act for them."""
