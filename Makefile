@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: help run test lint format init-db backup clean
+.PHONY: help run test lint format init-db messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,3 +45,8 @@ init-db: $(VENV)/.runtime ## Create or upgrade the database schema
 
 clean: ## Remove the virtual environment and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+messages: $(VENV)/.dev ## Extract _() strings and merge them into locales/pt (then translate)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output \
+		--ignore-dirs=".venv tests benchmarks migrations node_modules" -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -l pt --no-fuzzy-matching --ignore-obsolete

@@ -8,9 +8,10 @@ from hub.i18n import _
 from hub.ui import get_engine, require_signed_in, role_label
 from partners.accounts import change_own_password, must_change_password
 
+principal = require_signed_in()
+
 PASSWORD_FORM = "account_password_form"
 
-principal = require_signed_in()
 
 st.title(_("My account"))
 st.write(f"**{principal.display_name}** · {principal.email} · {role_label(principal.role)}")

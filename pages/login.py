@@ -10,11 +10,12 @@ from hub.i18n import _
 from hub.ui import allow_public, get_engine, role_label, sign_in
 from partners.accounts import authenticate
 
+principal = allow_public()
+
 LOGIN_FORM = "login_form"
 EMAIL_KEY = "login_email"
 PASSWORD_KEY = "login_password"
 
-principal = allow_public()
 
 st.title(_("Sign in"))
 if principal is not None:

@@ -19,9 +19,10 @@ from hub.widgets import organisation_fields
 from partners.models import TRUST_LEVEL_LABELS
 from partners.service import get_organisation, update_organisation
 
+principal = require_role(Role.PARTNER)
+
 PROFILE_FORM = "partner_profile"
 
-principal = require_role(Role.PARTNER)
 
 if principal.organisation_id is None:
     st.error(_("Your account is not linked to an organisation. Ask the coordination office."))

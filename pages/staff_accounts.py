@@ -26,13 +26,14 @@ from partners.accounts import (
 from partners.models import AccountDraft
 from partners.service import list_organisations
 
+principal = require_role(Role.ADMIN)
+
 NEW_FORM = "accounts_new"
 EDIT_FORM = "accounts_edit"
 SEARCH_KEY = "accounts_search"
 PICK_KEY = "accounts_pick"
 TEMPORARY_KEY = "accounts_temporary_password"
 
-principal = require_role(Role.ADMIN)
 
 st.title(_("Accounts"))
 

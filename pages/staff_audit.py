@@ -12,6 +12,8 @@ from hub.db import session_scope
 from hub.i18n import _
 from hub.ui import get_engine, require_role
 
+principal = require_role(Role.ADMIN)
+
 PAGE_SIZE = 50
 TYPE_KEY = "audit_type"
 ACTOR_KEY = "audit_actor"
@@ -19,7 +21,6 @@ ID_KEY = "audit_entity_id"
 PAGE_KEY = "audit_page"
 PICK_KEY = "audit_pick"
 
-principal = require_role(Role.ADMIN)
 
 st.title(_("Audit log"))
 st.caption(_("Every change by anyone, newest first. The log cannot be edited or deleted."))

@@ -30,12 +30,13 @@ from partners.service import (
     update_organisation,
 )
 
+principal = require_role(*STAFF_ROLES)
+
 NEW_FORM = "partners_new"
 EDIT_FORM = "partners_edit"
 SEARCH_KEY = "partners_search"
 PICK_KEY = "partners_pick"
 
-principal = require_role(*STAFF_ROLES)
 
 st.title(_("Partner directory"))
 

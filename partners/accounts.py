@@ -64,7 +64,11 @@ def _generic_failure() -> AuthenticationFailed:
 def authenticate(*, session: Session, email: str, password: str) -> Principal:
     """Check a password and return the principal; count failures and lock after N."""
     now = utcnow()
-    account = session.exec(select(Account).where(Account.email == email.strip().lower())).first()
+    account = session.exec(
+        select(Account)
+        .where(Account.email == email.strip().lower())
+        .execution_options(populate_existing=True)
+    ).first()
     password_ok = verify_password(account.password_hash if account else None, password)
     if account is None or not account.active:
         raise _generic_failure()

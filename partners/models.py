@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from pydantic import BaseModel
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from hub.auth import Role
@@ -73,8 +74,10 @@ class OrganisationBase(SQLModel):
 
 
 class Organisation(Versioned, OrganisationBase, table=True):
+    __table_args__ = (Index("uq_organisation_name_lower", text("lower(name)"), unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
-    # Unique among organisations regardless of case: see the migration's index.
+    # Unique regardless of case (the functional index above).
     name: str = Field(max_length=200, index=True)
     active: bool = True
     version: int = 1

@@ -6,8 +6,6 @@ organisation's profile but not its trust level. Every write is audited.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -17,23 +15,21 @@ from hub.auth import Principal, require_member_of, require_staff
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
 from hub.records import StaleDataError, check_version, stale_error, utcnow
+from hub.urls import safe_http_url
 from partners.models import Organisation, OrganisationDraft, OrganisationPublic
 
 
 def clean_website(raw: str) -> str:
     """An http(s) URL or empty; anything else is refused (no javascript: links)."""
-    value = raw.strip()
-    if not value:
+    if not raw.strip():
         return ""
-    if "://" not in value:
-        value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or " " in value:
+    url = safe_http_url(raw)
+    if url is None:
         raise InvalidInput(
             _("Website: enter an address starting with https:// (for example https://www.gov.pt)."),
             field="website",
         )
-    return value
+    return url
 
 
 def validate_organisation(draft: OrganisationDraft) -> OrganisationDraft:

@@ -1,0 +1,114 @@
+"""Operators' CLI: python -m hub ... with clear one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from hub.cli import app
+from hub.db import make_engine
+from partners.models import Account, Organisation
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'instance' / 'hub.db'}"
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    return url
+
+
+def test_init_db_then_demo_on_first_start_only(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_DEMO_MODE", "1")
+    first = runner.invoke(app, ["init-db"])
+    assert first.exit_code == 0, first.output
+    assert "loaded" in first.output
+    second = runner.invoke(app, ["init-db"])
+    assert second.exit_code == 0 and "loaded" not in second.output
+    with Session(make_engine(sqlite_url)) as session:
+        names = {o.acronym for o in session.exec(select(Organisation)).all()}
+        assert {"DGS", "AMA", "SPMS", "DGE", "APRITEL", "AWS"} <= names
+        assert len(session.exec(select(Organisation)).all()) == 21
+
+
+def test_init_db_outside_demo_mode_loads_nothing(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["init-db"])
+    assert result.exit_code == 0
+    with Session(make_engine(sqlite_url)) as session:
+        assert session.exec(select(Organisation)).all() == []
+
+
+def test_create_user_for_an_organisation(sqlite_url: str) -> None:
+    assert runner.invoke(app, ["load-demo"]).exit_code == 0
+    result = runner.invoke(app, ["create-user", "--email", "New@Example.pt", "--name", "New",
+                                 "--role", "partner", "--organisation", "dgs",
+                                 "--password", "long enough password"])
+    assert result.exit_code == 0, result.output
+    with Session(make_engine(sqlite_url)) as session:
+        account = session.exec(select(Account).where(Account.email == "new@example.pt")).one()
+        assert account.organisation_id is not None
+
+
+def test_create_user_errors_are_one_clear_line(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["create-user", "--email", "x@example.pt", "--name", "X",
+                                 "--role", "partner", "--organisation", "Nowhere",
+                                 "--password", "long enough password"])
+    assert result.exit_code == 1
+    assert "No organisation is called 'Nowhere'" in result.output
+    short = runner.invoke(app, ["create-user", "--email", "x@example.pt", "--name", "X",
+                                "--password", "short"])
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+
+
+def test_backup_and_restore_commands(sqlite_url: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["load-demo"]).exit_code == 0
+    target = tmp_path / "backup.db"
+    result = runner.invoke(app, ["backup", str(target)])
+    assert result.exit_code == 0 and target.exists(), result.output
+    junk = tmp_path / "junk.db"
+    junk.write_text("junk")
+    refused = runner.invoke(app, ["restore", "--yes", str(junk)])
+    assert refused.exit_code == 1 and "not a SQLite backup" in refused.output
+    restored = runner.invoke(app, ["restore", "--yes", str(target)])
+    assert restored.exit_code == 0, restored.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("not a url", "not a valid database URL"),
+        ("postgresql+psycopg://hub:secret@127.0.0.1:1/none", "Cannot open the database"),
+        ("sqlite:////proc/forbidden/hub.db", "Cannot create the database folder"),
+        ("mysql://x@y/z", "must point at SQLite or PostgreSQL"),
+    ],
+)
+def test_bad_database_url_gives_a_clear_message_not_a_traceback(url: str, expected: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hub", "init-db"], capture_output=True, text=True, timeout=120,
+        env={"HUB_DATABASE_URL": url, "HUB_DEFAULT_LANGUAGE": "en", "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parents[2], check=False,
+    )
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "secret" not in result.stderr, "passwords never appear in messages"
+
+
+def test_unopenable_sqlite_file_gives_a_clear_message(tmp_path: Path) -> None:
+    blocked = tmp_path / "hub.db"
+    blocked.mkdir()  # a folder where the file should be: SQLite cannot open it (even as root)
+    result = subprocess.run(
+        [sys.executable, "-m", "hub", "init-db"], capture_output=True, text=True, timeout=120,
+        env={"HUB_DATABASE_URL": f"sqlite:///{blocked}", "PATH": "/usr/bin:/bin",
+             "HUB_DEFAULT_LANGUAGE": "en"},
+        cwd=Path(__file__).resolve().parents[2], check=False,
+    )
+    assert result.returncode == 1
+    assert "Cannot open the database" in result.stderr
+    assert "Traceback" not in result.stderr
