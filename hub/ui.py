@@ -31,6 +31,7 @@ from partners.models import OrganisationPublic
 PRINCIPAL_KEY = "hub_principal"
 LAST_SEEN_KEY = "hub_last_seen"
 LANGUAGE_KEY = "hub_language"
+LANGUAGE_SWITCH_KEY = "hub_language_switch"
 FLASH_KEY = "hub_flash"
 
 
@@ -73,13 +74,22 @@ def apply_language() -> str:
 
 
 def language_switch() -> None:
+    # The widget has its own key and copies its value over in a callback: a widget
+    # keyed directly on LANGUAGE_KEY would be reset when the page seeded it.
+    options = list(LANGUAGES)
     st.sidebar.radio(
         "Idioma / Language",
-        options=list(LANGUAGES),
+        options=options,
+        index=options.index(st.session_state[LANGUAGE_KEY]),
         format_func=LANGUAGES.__getitem__,
-        key=LANGUAGE_KEY,
+        key=LANGUAGE_SWITCH_KEY,
         horizontal=True,
+        on_change=_language_changed,
     )
+
+
+def _language_changed() -> None:
+    st.session_state[LANGUAGE_KEY] = st.session_state[LANGUAGE_SWITCH_KEY]
 
 
 # --- who is signed in ---------------------------------------------------------------

@@ -82,7 +82,7 @@ org_ids = [None, *organisations]
 
 
 def organisation_name(organisation_id: int | None) -> str:
-    return organisations.get(organisation_id, "—") if organisation_id else _("None (office staff)")
+    return organisations[organisation_id] if organisation_id else _("None (office staff)")
 
 
 with st.expander(_("Create an account"), icon=":material/person_add:"), st.form(NEW_FORM):
