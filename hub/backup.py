@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine, make_url
 
 from hub.audit import record_change
-from hub.db import current_revision, known_revisions, migrate, session_scope
+from hub.db import current_revisions, known_revisions, migrate, session_scope
 from hub.errors import BackupError
 from hub.i18n import _
 
@@ -63,7 +63,7 @@ def restore(engine: Engine, source: Path) -> str:
             summary=f"restored from {source.name}",
         )
         session.commit()
-    return current_revision(engine) or ""
+    return ", ".join(sorted(current_revisions(engine)))
 
 
 # --- SQLite -------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def _backup_sqlite(engine: Engine, target: Path) -> None:
 
 
 def check_sqlite_backup(source: Path) -> str:
-    """Return the file's schema revision, or raise BackupError saying why it is refused."""
+    """Return the file's schema revisions, or raise BackupError saying why it is refused."""
     with source.open("rb") as handle:
         if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             raise BackupError(_("{path} is not a SQLite backup of the hub.").format(path=source))
@@ -113,19 +113,21 @@ def check_sqlite_backup(source: Path) -> str:
                         path=source, tables=", ".join(sorted(missing))
                     )
                 )
-            row = candidate.execute("SELECT version_num FROM alembic_version").fetchone()
+            revisions = {
+                row[0] for row in candidate.execute("SELECT version_num FROM alembic_version")
+            }
     except sqlite3.DatabaseError as err:
         raise BackupError(
             _("{path} cannot be read as a database ({reason}).").format(path=source, reason=err)
         ) from None
-    revision = row[0] if row else None
-    if revision not in known_revisions():
+    unknown = revisions - known_revisions()
+    if not revisions or unknown:
         raise BackupError(
             _("{path} was made by a newer or unknown version of the hub (schema {rev}).").format(
-                path=source, rev=revision
+                path=source, rev=", ".join(sorted(unknown)) or "?"
             )
         )
-    return str(revision)
+    return ", ".join(sorted(revisions))
 
 
 def _restore_sqlite(engine: Engine, source: Path) -> None:

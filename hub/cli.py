@@ -18,7 +18,7 @@ from hub.auth import Role
 from hub.backup import backup as backup_database
 from hub.backup import restore as restore_database
 from hub.bootstrap import prepare_database
-from hub.db import current_revision, make_engine, migrate, session_scope
+from hub.db import current_revisions, make_engine, migrate, session_scope
 from hub.demo import DEMO_PASSWORD, database_is_empty, load_demo
 from hub.errors import HubError
 from hub.i18n import set_language
@@ -49,7 +49,7 @@ def init_db() -> None:
     engine = make_engine()
     loaded = prepare_database(engine)
     typer.echo(
-        f"Database ready at schema {current_revision(engine)}: "
+        f"Database ready at schema {', '.join(sorted(current_revisions(engine)))}: "
         f"{engine.url.render_as_string(hide_password=True)}"
     )
     if loaded:

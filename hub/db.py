@@ -102,40 +102,33 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
-def head_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config_for_scripts())
-    head = script.get_current_head()
-    assert head is not None
-    return head
-
-
-def alembic_config_for_scripts() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
+def head_revisions() -> set[str]:
+    """The newest migration of each branch (each capability may start its own)."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def known_revisions() -> set[str]:
-    script = ScriptDirectory.from_config(alembic_config_for_scripts())
+    script = ScriptDirectory.from_config(alembic_config())
     return {rev.revision for rev in script.walk_revisions()}
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration. Safe to call on every start."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
     except OperationalError as err:
         raise DatabaseUnavailable(describe_connection_error(engine, err)) from None
 

@@ -23,7 +23,7 @@ def safe_http_url(raw: str, *, assume_https: bool = True) -> str | None:
     if not value or _UNSAFE_CHARACTERS.search(value):
         return None
     match = _SCHEME.match(value)
-    if match is None or not value[match.end():].startswith("//"):
+    if match is None or not value[match.end() :].startswith("//"):
         if match is not None and not re.match(r"^[\w.\-]+:\d+(/|$)", value):
             return None  # a scheme such as javascript: or mailto:, not host:port
         if not assume_https:

@@ -26,8 +26,12 @@ def make_organisation(session: Session, **overrides: Any) -> Organisation:
 
 
 def make_account(
-    session: Session, *, role: Role = Role.STAFF, organisation: Organisation | None = None,
-    password: str = PASSWORD, **overrides: Any,
+    session: Session,
+    *,
+    role: Role = Role.STAFF,
+    organisation: Organisation | None = None,
+    password: str = PASSWORD,
+    **overrides: Any,
 ) -> Account:
     n = next(_counter)
     values: dict[str, Any] = {
@@ -45,7 +49,10 @@ def make_account(
 
 
 def make_principal(
-    session: Session, *, role: Role = Role.STAFF, organisation: Organisation | None = None,
+    session: Session,
+    *,
+    role: Role = Role.STAFF,
+    organisation: Organisation | None = None,
     **overrides: Any,
 ) -> Principal:
     if role is Role.PARTNER and organisation is None:

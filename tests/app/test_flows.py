@@ -79,12 +79,15 @@ def test_sign_in_older_than_the_maximum_expires(open_app: Opener, demo_url: str)
     app = open_app(None)
     old = principal_of(demo_url, Role.STAFF)
     app.session_state[PRINCIPAL_KEY] = Principal(
-        **{**old.__dict__, "signed_in_at": utcnow() - timedelta(hours=13)})
+        **{**old.__dict__, "signed_in_at": utcnow() - timedelta(hours=13)}
+    )
     app.run()
     assert PRINCIPAL_KEY not in app.session_state
 
 
-def test_a_disabled_account_is_signed_out_on_its_next_click(open_app: Opener, demo_url: str) -> None:
+def test_a_disabled_account_is_signed_out_on_its_next_click(
+    open_app: Opener, demo_url: str
+) -> None:
     app = open_app(Role.STAFF).run()
     assert app.session_state[PRINCIPAL_KEY].role is Role.STAFF
     engine = make_engine(demo_url)

@@ -11,14 +11,28 @@ from streamlit.testing.v1 import AppTest
 from hub.auth import Role
 from tests.app.conftest import texts
 
-ALL_PAGES = ["public_home", "login", "account", "partner_home", "staff_home",
-             "staff_partners", "staff_accounts", "staff_audit"]
+ALL_PAGES = [
+    "public_home",
+    "login",
+    "account",
+    "partner_home",
+    "staff_home",
+    "staff_partners",
+    "staff_accounts",
+    "staff_audit",
+]
 ALLOWED: dict[Role | None, set[str]] = {
     None: {"public_home", "login"},
     Role.PARTNER: {"public_home", "partner_home", "account"},
     Role.STAFF: {"public_home", "staff_home", "staff_partners", "account"},
-    Role.ADMIN: {"public_home", "staff_home", "staff_partners", "account",
-                 "staff_accounts", "staff_audit"},
+    Role.ADMIN: {
+        "public_home",
+        "staff_home",
+        "staff_partners",
+        "account",
+        "staff_accounts",
+        "staff_audit",
+    },
 }
 REFUSALS = ("Please sign in to see this page.", "Your account does not give access to this page.")
 CASES = [(role, page) for role in ALLOWED for page in ALL_PAGES]

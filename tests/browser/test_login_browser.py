@@ -91,6 +91,7 @@ def _hub_env(database_url: str) -> dict[str, str]:
         HUB_DEMO_MODE="1",
         HUB_DATABASE_URL=database_url,
         PYTHONUNBUFFERED="1",
+        NO_COLOR="1",  # plain tracebacks in the server log attached to failures
     )
     return env
 

@@ -24,9 +24,14 @@ def test_admin_creates_partner_account_with_one_time_password(session: Session) 
     admin = make_principal(session, role=Role.ADMIN)
     organisation = make_organisation(session)
     account, temporary = create_account(
-        session=session, actor=admin,
-        draft=AccountDraft(email=" New.User@Example.PT ", display_name="New  User",
-                           role=Role.PARTNER, organisation_id=organisation.id),
+        session=session,
+        actor=admin,
+        draft=AccountDraft(
+            email=" New.User@Example.PT ",
+            display_name="New  User",
+            role=Role.PARTNER,
+            organisation_id=organisation.id,
+        ),
     )
     assert account.email == "new.user@example.pt"
     assert account.display_name == "New User"
@@ -44,14 +49,23 @@ def test_only_admins_manage_accounts(session: Session, role: Role) -> None:
     actor = make_principal(session, role=role)
     target = make_account(session)
     with pytest.raises(PermissionDenied):
-        create_account(session=session, actor=actor,
-                       draft=AccountDraft(email="x@example.pt", display_name="X", role=Role.STAFF))
+        create_account(
+            session=session,
+            actor=actor,
+            draft=AccountDraft(email="x@example.pt", display_name="X", role=Role.STAFF),
+        )
     with pytest.raises(PermissionDenied):
-        set_account_active(session=session, actor=actor, account_id=target.id or 0,
-                           active=False, expected_version=target.version)
+        set_account_active(
+            session=session,
+            actor=actor,
+            account_id=target.id or 0,
+            active=False,
+            expected_version=target.version,
+        )
     with pytest.raises(PermissionDenied):
-        reset_password(session=session, actor=actor, account_id=target.id or 0,
-                       expected_version=target.version)
+        reset_password(
+            session=session, actor=actor, account_id=target.id or 0, expected_version=target.version
+        )
     with pytest.raises(PermissionDenied):
         list_accounts(session=session, actor=actor)
 
@@ -61,12 +75,19 @@ def test_only_admins_manage_accounts(session: Session, role: Role) -> None:
     [
         (AccountDraft(email="not-an-email", display_name="A", role=Role.STAFF), "email"),
         (AccountDraft(email="a@example.pt", display_name="  ", role=Role.STAFF), "display_name"),
-        (AccountDraft(email="a@example.pt", display_name="A", role=Role.PARTNER), "organisation_id"),
-        (AccountDraft(email="a@example.pt", display_name="A", role=Role.STAFF, password="short"),
-         "password"),
+        (
+            AccountDraft(email="a@example.pt", display_name="A", role=Role.PARTNER),
+            "organisation_id",
+        ),
+        (
+            AccountDraft(email="a@example.pt", display_name="A", role=Role.STAFF, password="short"),
+            "password",
+        ),
     ],
 )
-def test_bad_account_input_names_the_field(session: Session, draft: AccountDraft, field: str) -> None:
+def test_bad_account_input_names_the_field(
+    session: Session, draft: AccountDraft, field: str
+) -> None:
     admin = make_principal(session, role=Role.ADMIN)
     with pytest.raises(InvalidInput) as caught:
         create_account(session=session, actor=admin, draft=draft)
@@ -78,9 +99,11 @@ def test_duplicate_email_is_refused(session: Session) -> None:
     admin = make_principal(session, role=Role.ADMIN)
     make_account(session, email="taken@example.pt")
     with pytest.raises(InvalidInput, match="already exists"):
-        create_account(session=session, actor=admin,
-                       draft=AccountDraft(email="TAKEN@example.pt", display_name="B",
-                                          role=Role.STAFF))
+        create_account(
+            session=session,
+            actor=admin,
+            draft=AccountDraft(email="TAKEN@example.pt", display_name="B", role=Role.STAFF),
+        )
 
 
 def test_disable_reset_and_change_role_are_audited(session: Session) -> None:
@@ -88,22 +111,39 @@ def test_disable_reset_and_change_role_are_audited(session: Session) -> None:
     organisation = make_organisation(session)
     account = make_account(session, role=Role.STAFF)
 
-    account = set_account_active(session=session, actor=admin, account_id=account.id or 0,
-                                 active=False, expected_version=account.version)
+    account = set_account_active(
+        session=session,
+        actor=admin,
+        account_id=account.id or 0,
+        active=False,
+        expected_version=account.version,
+    )
     assert not account.active
-    account = set_account_active(session=session, actor=admin, account_id=account.id or 0,
-                                 active=True, expected_version=account.version)
-    account, temporary = reset_password(session=session, actor=admin,
-                                        account_id=account.id or 0,
-                                        expected_version=account.version)
+    account = set_account_active(
+        session=session,
+        actor=admin,
+        account_id=account.id or 0,
+        active=True,
+        expected_version=account.version,
+    )
+    account, temporary = reset_password(
+        session=session, actor=admin, account_id=account.id or 0, expected_version=account.version
+    )
     assert account.must_change_password
-    account = update_account(session=session, actor=admin, account_id=account.id or 0,
-                             display_name="Renamed", role=Role.PARTNER,
-                             organisation_id=organisation.id, expected_version=account.version)
+    account = update_account(
+        session=session,
+        actor=admin,
+        account_id=account.id or 0,
+        display_name="Renamed",
+        role=Role.PARTNER,
+        organisation_id=organisation.id,
+        expected_version=account.version,
+    )
     assert account.role is Role.PARTNER and account.organisation_id == organisation.id
 
     actions = session.exec(
-        select(AuditEntry.action).where(AuditEntry.entity_id == str(account.id))
+        select(AuditEntry.action)
+        .where(AuditEntry.entity_id == str(account.id))
         .order_by(AuditEntry.id)
     ).all()
     assert actions == ["disable", "enable", "reset_password", "update"]
@@ -118,12 +158,23 @@ def test_admin_cannot_lock_themselves_out(session: Session) -> None:
     me = session.get(Account, admin.account_id)
     assert me is not None
     with pytest.raises(PermissionDenied):
-        set_account_active(session=session, actor=admin, account_id=admin.account_id,
-                           active=False, expected_version=me.version)
+        set_account_active(
+            session=session,
+            actor=admin,
+            account_id=admin.account_id,
+            active=False,
+            expected_version=me.version,
+        )
     with pytest.raises(PermissionDenied):
-        update_account(session=session, actor=admin, account_id=admin.account_id,
-                       display_name="Me", role=Role.STAFF, organisation_id=None,
-                       expected_version=me.version)
+        update_account(
+            session=session,
+            actor=admin,
+            account_id=admin.account_id,
+            display_name="Me",
+            role=Role.STAFF,
+            organisation_id=None,
+            expected_version=me.version,
+        )
 
 
 def test_second_save_of_the_same_account_is_refused(session: Session) -> None:
@@ -132,13 +183,25 @@ def test_second_save_of_the_same_account_is_refused(session: Session) -> None:
     account = make_account(session)
     shown = account.version  # both admins opened the form at this version
 
-    update_account(session=session, actor=first_admin, account_id=account.id or 0,
-                   display_name="Changed by first", role=Role.STAFF, organisation_id=None,
-                   expected_version=shown)
+    update_account(
+        session=session,
+        actor=first_admin,
+        account_id=account.id or 0,
+        display_name="Changed by first",
+        role=Role.STAFF,
+        organisation_id=None,
+        expected_version=shown,
+    )
     with pytest.raises(StaleRecord, match="First Admin") as caught:
-        update_account(session=session, actor=second_admin, account_id=account.id or 0,
-                       display_name="Changed by second", role=Role.ADMIN, organisation_id=None,
-                       expected_version=shown)
+        update_account(
+            session=session,
+            actor=second_admin,
+            account_id=account.id or 0,
+            display_name="Changed by second",
+            role=Role.ADMIN,
+            organisation_id=None,
+            expected_version=shown,
+        )
     assert "reload" in str(caught.value)
     session.expire_all()
     stored = session.get(Account, account.id)

@@ -18,11 +18,16 @@ from tests.factories import make_principal
 
 def test_update_records_who_when_before_and_after(session: Session) -> None:
     admin = make_principal(session, role=Role.ADMIN, display_name="Auditor")
-    created = create_organisation(session=session, actor=admin,
-                                  draft=OrganisationDraft(name="Before", sector="Health"))
-    update_organisation(session=session, actor=admin, organisation_id=created.id or 0,
-                        draft=OrganisationDraft(name="After", sector="Health"),
-                        expected_version=created.version)
+    created = create_organisation(
+        session=session, actor=admin, draft=OrganisationDraft(name="Before", sector="Health")
+    )
+    update_organisation(
+        session=session,
+        actor=admin,
+        organisation_id=created.id or 0,
+        draft=OrganisationDraft(name="After", sector="Health"),
+        expected_version=created.version,
+    )
     entries, total = list_entries(session=session, actor=admin, entity_type="organisation")
     assert total == 2
     newest = entries[0]
@@ -43,11 +48,13 @@ def test_only_admins_read_the_log(session: Session) -> None:
 def test_filters_and_pagination_happen_in_sql(session: Session) -> None:
     admin = make_principal(session, role=Role.ADMIN)
     for n in range(7):
-        record_change(session=session, actor=admin, action="update", entity_type="thing",
-                      entity_id=n % 2)
+        record_change(
+            session=session, actor=admin, action="update", entity_type="thing", entity_id=n % 2
+        )
     session.commit()
-    page, total = list_entries(session=session, actor=admin, entity_type="thing", entity_id="1",
-                               limit=2, offset=2)
+    page, total = list_entries(
+        session=session, actor=admin, entity_type="thing", entity_id="1", limit=2, offset=2
+    )
     assert total == 3
     assert len(page) == 1
 
@@ -62,5 +69,9 @@ def test_the_log_is_append_only_in_the_database(engine: Engine) -> None:
             connection.execute(text(statement))
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_entry")).scalar_one() >= 1
-        assert connection.execute(
-            text("SELECT count(*) FROM audit_entry WHERE action = 'forged'")).scalar_one() == 0
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM audit_entry WHERE action = 'forged'")
+            ).scalar_one()
+            == 0
+        )

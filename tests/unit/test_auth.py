@@ -71,7 +71,9 @@ def test_lockout_after_repeated_failures_then_expiry(
     assert timedelta(minutes=9) < locked.locked_until - utcnow() <= timedelta(minutes=10)
     assert locked.version == version_before, "sign-in bookkeeping must not make forms stale"
     lock_entries = session.exec(
-        select(AuditEntry).where(AuditEntry.action == "lock", AuditEntry.entity_id == str(account.id))
+        select(AuditEntry).where(
+            AuditEntry.action == "lock", AuditEntry.entity_id == str(account.id)
+        )
     ).all()
     assert len(lock_entries) == 1
 
@@ -100,8 +102,6 @@ def test_successful_sign_in_resets_the_failure_count(
 def test_sign_in_is_audited_without_the_password(session: Session) -> None:
     account = make_account(session, email="audited@example.pt")
     authenticate(session=session, email="audited@example.pt", password=PASSWORD)
-    entries = session.exec(
-        select(AuditEntry).where(AuditEntry.entity_id == str(account.id))
-    ).all()
+    entries = session.exec(select(AuditEntry).where(AuditEntry.entity_id == str(account.id))).all()
     assert [e.action for e in entries] == ["sign_in"]
     assert PASSWORD not in str([e.model_dump() for e in entries])

@@ -21,10 +21,13 @@ runner = CliRunner()
 def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'instance' / 'hub.db'}"
     monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setenv("HUB_DEFAULT_LANGUAGE", "en")
     return url
 
 
-def test_init_db_then_demo_on_first_start_only(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_db_then_demo_on_first_start_only(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HUB_DEMO_MODE", "1")
     first = runner.invoke(app, ["init-db"])
     assert first.exit_code == 0, first.output
@@ -46,23 +49,57 @@ def test_init_db_outside_demo_mode_loads_nothing(sqlite_url: str) -> None:
 
 def test_create_user_for_an_organisation(sqlite_url: str) -> None:
     assert runner.invoke(app, ["load-demo"]).exit_code == 0
-    result = runner.invoke(app, ["create-user", "--email", "New@Example.pt", "--name", "New",
-                                 "--role", "partner", "--organisation", "dgs",
-                                 "--password", "long enough password"])
+    result = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--email",
+            "New@Example.pt",
+            "--name",
+            "New",
+            "--role",
+            "partner",
+            "--organisation",
+            "dgs",
+            "--password",
+            "long enough password",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with Session(make_engine(sqlite_url)) as session:
         account = session.exec(select(Account).where(Account.email == "new@example.pt")).one()
         assert account.organisation_id is not None
 
 
-def test_create_user_errors_are_one_clear_line(sqlite_url: str) -> None:
+def test_cli_speaks_the_default_language(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_DEFAULT_LANGUAGE", "pt")
     result = runner.invoke(app, ["create-user", "--email", "x@example.pt", "--name", "X",
-                                 "--role", "partner", "--organisation", "Nowhere",
-                                 "--password", "long enough password"])
+                                 "--password", "short"])
+    assert result.exit_code == 1 and "Palavra-passe" in result.output
+
+
+def test_create_user_errors_are_one_clear_line(sqlite_url: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--email",
+            "x@example.pt",
+            "--name",
+            "X",
+            "--role",
+            "partner",
+            "--organisation",
+            "Nowhere",
+            "--password",
+            "long enough password",
+        ],
+    )
     assert result.exit_code == 1
     assert "No organisation is called 'Nowhere'" in result.output
-    short = runner.invoke(app, ["create-user", "--email", "x@example.pt", "--name", "X",
-                                "--password", "short"])
+    short = runner.invoke(
+        app, ["create-user", "--email", "x@example.pt", "--name", "X", "--password", "short"]
+    )
     assert short.exit_code == 1 and "at least 10 characters" in short.output
 
 
@@ -90,9 +127,13 @@ def test_backup_and_restore_commands(sqlite_url: str, tmp_path: Path) -> None:
 )
 def test_bad_database_url_gives_a_clear_message_not_a_traceback(url: str, expected: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hub", "init-db"], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "hub", "init-db"],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"HUB_DATABASE_URL": url, "HUB_DEFAULT_LANGUAGE": "en", "PATH": "/usr/bin:/bin"},
-        cwd=Path(__file__).resolve().parents[2], check=False,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
     )
     assert result.returncode == 1
     assert expected in result.stderr
@@ -104,10 +145,17 @@ def test_unopenable_sqlite_file_gives_a_clear_message(tmp_path: Path) -> None:
     blocked = tmp_path / "hub.db"
     blocked.mkdir()  # a folder where the file should be: SQLite cannot open it (even as root)
     result = subprocess.run(
-        [sys.executable, "-m", "hub", "init-db"], capture_output=True, text=True, timeout=120,
-        env={"HUB_DATABASE_URL": f"sqlite:///{blocked}", "PATH": "/usr/bin:/bin",
-             "HUB_DEFAULT_LANGUAGE": "en"},
-        cwd=Path(__file__).resolve().parents[2], check=False,
+        [sys.executable, "-m", "hub", "init-db"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "HUB_DATABASE_URL": f"sqlite:///{blocked}",
+            "PATH": "/usr/bin:/bin",
+            "HUB_DEFAULT_LANGUAGE": "en",
+        },
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
     )
     assert result.returncode == 1
     assert "Cannot open the database" in result.stderr

@@ -20,16 +20,21 @@ from tests.factories import make_organisation, make_principal
 
 
 def draft(**overrides: object) -> OrganisationDraft:
-    values: dict[str, object] = {"name": "Direção-Geral da Saúde", "acronym": "DGS",
-                                 "type": OrganisationType.PUBLIC, "website": "www.dgs.pt"}
+    values: dict[str, object] = {
+        "name": "Direção-Geral da Saúde",
+        "acronym": "DGS",
+        "type": OrganisationType.PUBLIC,
+        "website": "www.dgs.pt",
+    }
     values.update(overrides)
     return OrganisationDraft(**values)  # type: ignore[arg-type]
 
 
 def test_staff_create_organisation_normalised_and_audited(session: Session) -> None:
     staff = make_principal(session, role=Role.STAFF)
-    created = create_organisation(session=session, actor=staff,
-                                  draft=draft(name="  Direção-Geral   da Saúde "))
+    created = create_organisation(
+        session=session, actor=staff, draft=draft(name="  Direção-Geral   da Saúde ")
+    )
     assert created.name == "Direção-Geral da Saúde"
     assert created.website == "https://www.dgs.pt"
     entry = session.exec(select(AuditEntry).where(AuditEntry.entity_type == "organisation")).one()
@@ -46,13 +51,21 @@ def test_names_are_unique_whatever_the_case(session: Session) -> None:
     staff = make_principal(session, role=Role.STAFF)
     create_organisation(session=session, actor=staff, draft=draft())
     with pytest.raises(InvalidInput) as caught:
-        create_organisation(session=session, actor=staff, draft=draft(name="DIREÇÃO-GERAL DA SAÚDE"))
+        create_organisation(
+            session=session, actor=staff, draft=draft(name="DIREÇÃO-GERAL DA SAÚDE")
+        )
     assert caught.value.field == "name"
 
 
 @pytest.mark.parametrize(
-    "website", ["javascript:alert(1)", "data:text/html,<b>x</b>", "ftp://files.example.pt",
-                "https://exa mple.pt", "https://example.pt/a)b"],
+    "website",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "ftp://files.example.pt",
+        "https://exa mple.pt",
+        "https://example.pt/a)b",
+    ],
 )
 def test_website_must_be_plain_http_or_https(session: Session, website: str) -> None:
     staff = make_principal(session, role=Role.STAFF)
@@ -68,15 +81,23 @@ def test_partner_edits_own_profile_but_not_trust_or_others(session: Session) -> 
     partner = make_principal(session, role=Role.PARTNER, organisation=own)
 
     updated = update_organisation(
-        session=session, actor=partner, organisation_id=own.id or 0,
+        session=session,
+        actor=partner,
+        organisation_id=own.id or 0,
         draft=draft(name="Own (renamed)", trust_level=TrustLevel.VERIFIED),
-        expected_version=own.version)
+        expected_version=own.version,
+    )
     assert updated.name == "Own (renamed)"
     assert updated.trust_level is TrustLevel.NEW  # the office's call, not the partner's
 
     with pytest.raises(PermissionDenied):
-        update_organisation(session=session, actor=partner, organisation_id=other.id or 0,
-                            draft=draft(name="Hijacked"), expected_version=other.version)
+        update_organisation(
+            session=session,
+            actor=partner,
+            organisation_id=other.id or 0,
+            draft=draft(name="Hijacked"),
+            expected_version=other.version,
+        )
     session.expire_all()
     assert session.get(Organisation, other.id).name == "Other"  # type: ignore[union-attr]
 
@@ -87,15 +108,29 @@ def test_two_staff_saving_the_same_record(session: Session) -> None:
     organisation = make_organisation(session, name="Shared")
     shown = organisation.version
 
-    update_organisation(session=session, actor=first, organisation_id=organisation.id or 0,
-                        draft=draft(name="Shared (first)"), expected_version=shown)
+    update_organisation(
+        session=session,
+        actor=first,
+        organisation_id=organisation.id or 0,
+        draft=draft(name="Shared (first)"),
+        expected_version=shown,
+    )
     with pytest.raises(StaleRecord, match="Maria Staff"):
-        update_organisation(session=session, actor=second, organisation_id=organisation.id or 0,
-                            draft=draft(name="Shared (second)"), expected_version=shown)
+        update_organisation(
+            session=session,
+            actor=second,
+            organisation_id=organisation.id or 0,
+            draft=draft(name="Shared (second)"),
+            expected_version=shown,
+        )
     with pytest.raises(StaleRecord):
-        set_organisation_active(session=session, actor=second,
-                                organisation_id=organisation.id or 0, active=False,
-                                expected_version=shown)
+        set_organisation_active(
+            session=session,
+            actor=second,
+            organisation_id=organisation.id or 0,
+            active=False,
+            expected_version=shown,
+        )
     session.expire_all()
     stored = session.get(Organisation, organisation.id)
     assert stored is not None and stored.name == "Shared (first)" and stored.active
@@ -111,8 +146,13 @@ def test_concurrent_flush_is_refused_by_the_version_column(engine: Engine) -> No
         record_a = session_a.get(Organisation, organisation_id)
         record_b = session_b.get(Organisation, organisation_id)
         assert record_a is not None and record_b is not None
-        update_organisation(session=session_a, actor=staff_a, organisation_id=organisation_id or 0,
-                            draft=draft(name="Race A"), expected_version=1)
+        update_organisation(
+            session=session_a,
+            actor=staff_a,
+            organisation_id=organisation_id or 0,
+            draft=draft(name="Race A"),
+            expected_version=1,
+        )
         # session_b still holds version 1 in its identity map; its UPDATE must not match.
         record_b.name = "Race B"
         with pytest.raises(Exception, match="expected to update 1 row"):

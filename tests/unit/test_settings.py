@@ -34,10 +34,16 @@ def test_every_setting_has_help_and_a_parseable_default() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HUB_DEMO_MODE", "maybe"), ("HUB_LOGIN_MAX_FAILURES", "0"),
-     ("HUB_DEFAULT_LANGUAGE", "fr"), ("HUB_AUTH_MODE", "ldap")],
+    [
+        ("HUB_DEMO_MODE", "maybe"),
+        ("HUB_LOGIN_MAX_FAILURES", "0"),
+        ("HUB_DEFAULT_LANGUAGE", "fr"),
+        ("HUB_AUTH_MODE", "ldap"),
+    ],
 )
-def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_bad_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):
         settings.get(name)

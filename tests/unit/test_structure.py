@@ -42,7 +42,9 @@ def test_there_are_pages() -> None:
 
 
 def test_every_page_starts_with_a_guard() -> None:
-    unguarded = [p.name for p in PAGES if called_name(first_statement_after_imports(p)) not in GUARDS]
+    unguarded = [
+        p.name for p in PAGES if called_name(first_statement_after_imports(p)) not in GUARDS
+    ]
     assert not unguarded, f"pages whose first statement is not a guard: {unguarded}"
 
 

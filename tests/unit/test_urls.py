@@ -24,10 +24,21 @@ def test_accepts_plain_web_links(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "javascript:alert(1)", "JavaScript://%0aalert(1)", "data:text/html,x", "file:///etc/passwd",
-        "mailto:a@b.pt", "vbscript:msgbox", "ftp://x.pt", "https://a.pt/)](javascript:x",
-        "https://a b.pt", 'https://a.pt/"onmouseover="x', "https://", "https:///path",
-        "https://localhost\x00.pt", "nohost", "",
+        "javascript:alert(1)",
+        "JavaScript://%0aalert(1)",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "mailto:a@b.pt",
+        "vbscript:msgbox",
+        "ftp://x.pt",
+        "https://a.pt/)](javascript:x",
+        "https://a b.pt",
+        'https://a.pt/"onmouseover="x',
+        "https://",
+        "https:///path",
+        "https://localhost\x00.pt",
+        "nohost",
+        "",
     ],
 )
 def test_refuses_everything_else(raw: str) -> None:
