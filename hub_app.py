@@ -1,4 +1,4 @@
-"""Entry point: who are you? -> the pages for that role (``streamlit run hub_app.py``).
+"""Entry point: who are you? -> the pages for that role.
 
 Navigation is rebuilt on every run from the principal, so a page a role may not see is
 simply not there. Each page also guards itself (see hub/ui.py for why).
@@ -20,49 +20,43 @@ get_engine()  # a clear error page now, rather than half a page later
 principal = current_principal()
 
 
-def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
-    return st.Page(f"pages/{file}.py", title=title, icon=icon, default=default)
+def page(file: str, title: str, icon: str) -> st.Page:
+    return st.Page(f"pages/{file}.py", title=title, icon=icon)
 
 
-public_home = page(
-    "public_home", _("Information"), ":material/campaign:", default=principal is None
-)
-account = page("account", _("My account"), ":material/person:")
-
-sections: dict[str, list[st.Page]]
-if principal is None:
-    sections = {_("Public"): [public_home, page("login", _("Sign in"), ":material/login:")]}
-else:
-    with session_scope(get_engine()) as session:
-        forced_password_change = must_change_password(
-            session=session, account_id=principal.account_id
-        )
+def pages_for(principal_role: Role | None, *, forced_password_change: bool) -> list[st.Page]:
+    """The pages of one role, the first being its start page."""
+    information = page("public_home", _("Information"), ":material/campaign:")
+    account = page("account", _("My account"), ":material/person:")
+    if principal_role is None:
+        return [information, page("login", _("Sign in"), ":material/login:")]
     if forced_password_change:
-        account = page("account", _("My account"), ":material/person:", default=True)
-        sections = {_("Account"): [account]}
-    elif principal.role is Role.PARTNER:
-        sections = {
-            _("My organisation"): [
-                page("partner_home", _("Organisation profile"), ":material/domain:", default=True),
-            ],
-            _("Public"): [public_home],
-            _("Account"): [account],
-        }
-    else:
-        office = [
-            page("staff_home", _("Overview"), ":material/dashboard:", default=True),
-            page("staff_partners", _("Partners"), ":material/handshake:"),
+        return [account]
+    if principal_role is Role.PARTNER:
+        return [
+            page("partner_home", _("Organisation profile"), ":material/domain:"),
+            information,
+            account,
         ]
-        admin = []
-        if principal.role is Role.ADMIN:
-            admin = [
-                page("staff_accounts", _("Accounts"), ":material/manage_accounts:"),
-                page("staff_audit", _("Audit log"), ":material/history:"),
-            ]
-        sections = {_("Office"): office}
-        if admin:
-            sections[_("Administration")] = admin
-        sections[_("Public")] = [public_home]
-        sections[_("Account")] = [account]
+    office = [
+        page("staff_home", _("Overview"), ":material/dashboard:"),
+        page("staff_partners", _("Partners"), ":material/handshake:"),
+    ]
+    if principal_role is Role.ADMIN:
+        office += [
+            page("staff_accounts", _("Accounts"), ":material/manage_accounts:"),
+            page("staff_audit", _("Audit log"), ":material/history:"),
+        ]
+    return [*office, information, account]
 
-st.navigation(sections).run()
+
+forced = False
+if principal is not None:
+    with session_scope(get_engine()) as session:
+        forced = must_change_password(session=session, account_id=principal.account_id)
+
+# Along the top: the sidebar's pages-directory list is switched off in config.toml.
+st.navigation(
+    pages_for(principal.role if principal else None, forced_password_change=forced),
+    position="top",
+).run()

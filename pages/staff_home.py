@@ -39,7 +39,7 @@ if by_type:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X(f"{_('Organisations')}:Q"),
+            x=alt.X(f"{_('Organisations')}:Q", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y(f"{_('Type')}:N", sort="-x"),
             tooltip=[_("Type"), _("Organisations")],
         )

@@ -258,13 +258,10 @@ def wait_until_idle(page: Page) -> None:
     )
 
 
-def sidebar_nav(page: Page):  # -> Locator
-    return page.get_by_test_id("stSidebarNav")
-
-
 def nav_link(page: Page, title: str):  # -> Locator
-    # The accessible name may carry the Material icon's ligature text ("history Audit log").
-    return sidebar_nav(page).get_by_role("link", name=re.compile(rf"(^|\s){re.escape(title)}$"))
+    # The navigation runs along the top. The accessible name may carry the Material
+    # icon's ligature text ("history Audit log").
+    return page.get_by_role("link", name=re.compile(rf"(^|\s){re.escape(title)}$"))
 
 
 def assert_no_exception(page: Page) -> None:
@@ -296,6 +293,9 @@ def test_anonymous_deep_link_to_staff_page_is_refused_on_fresh_server(
     expect(page.get_by_text("Change an account")).to_have_count(0)
     expect(page.get_by_text("Search by e-mail or name")).to_have_count(0)
     expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+    # Nor may the pages-directory sidebar list the staff pages' names to a visitor.
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect(page.get_by_text("staff audit")).to_have_count(0)
     assert_no_exception(page)
 
 
