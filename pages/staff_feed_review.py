@@ -1,0 +1,128 @@
+"""Staff: the review queue for items from "allowed" sources, and editing published
+items (publish, hide, remove for good, pin, change topic)."""
+
+import streamlit as st
+
+from feeds.models import ITEM_STATUS_LABELS, TRUST_TIER_LABELS, ItemStatus, ReviewItem, TrustTier
+from feeds.service import (
+    hide_item,
+    list_items,
+    pin_item,
+    publish_item,
+    remove_item,
+    set_item_topic,
+)
+from feeds.topics import topic_keys, topic_label
+from hub.auth import STAFF_ROLES
+from hub.db import session_scope
+from hub.errors import HubError
+from hub.i18n import _
+from hub.ui import clear_public_caches, flash, get_engine, md, require_role
+
+principal = require_role(*STAFF_ROLES)
+
+STAFF_FEED_REVIEW_STATUS_KEY = "staff_feed_review_status"
+STAFF_FEED_REVIEW_TIERS_KEY = "staff_feed_review_tiers"
+STAFF_FEED_REVIEW_ACTION_KEY = "staff_feed_review_action"  # + _<action>_<item id>
+STAFF_FEED_REVIEW_TOPIC_KEY = "staff_feed_review_topic"  # + _<item id>
+PAGE_SIZE = 30
+
+st.title(_("Feed review"))
+st.caption(
+    _(
+        "Items from allowed sources wait here until staff publish them. Removing an item "
+        "is for good: it never comes back, even if the source sends it again."
+    )
+)
+
+statuses = [ItemStatus.PENDING, ItemStatus.PUBLISHED, ItemStatus.HIDDEN]
+left, right = st.columns(2)
+status = left.selectbox(
+    _("Show"),
+    statuses,
+    format_func=lambda s: _(ITEM_STATUS_LABELS[s]),
+    key=STAFF_FEED_REVIEW_STATUS_KEY,
+)
+tiers_shown = [TrustTier.TRUSTED, TrustTier.ALLOWED, TrustTier.UNVERIFIED]
+tiers = right.multiselect(
+    _("From sources that are"),
+    tiers_shown,
+    default=tiers_shown,
+    format_func=lambda t: _(TRUST_TIER_LABELS[t]),
+    key=STAFF_FEED_REVIEW_TIERS_KEY,
+)
+
+with session_scope(get_engine()) as session:
+    items = list_items(
+        session=session, actor=principal, statuses=[status], trust=tiers, limit=PAGE_SIZE
+    )
+
+if not items:
+    st.info(_("Nothing to review here."))
+    st.stop()
+
+topics = ["", *topic_keys()]
+
+
+def act(item: ReviewItem, action: str) -> None:
+    key = f"{STAFF_FEED_REVIEW_TOPIC_KEY}_{item.id}"
+    try:
+        with session_scope(get_engine()) as session:
+            common = {"session": session, "actor": principal, "item_id": item.id}
+            version = item.version
+            if action == "publish":
+                publish_item(**common, expected_version=version)
+            elif action == "hide":
+                hide_item(**common, expected_version=version)
+            elif action == "remove":
+                remove_item(**common, expected_version=version)
+            elif action == "pin":
+                pin_item(**common, pinned=not item.pinned, expected_version=version)
+            elif action == "topic":
+                set_item_topic(**common, topic=st.session_state[key], expected_version=version)
+    except HubError as err:
+        st.error(str(err))
+    else:
+        clear_public_caches()
+        flash(_("Saved: {title}").format(title=item.title))
+        st.rerun()
+
+
+for item in items:
+    with st.container(border=True):
+        pin = "📌 " if item.pinned else ""
+        title = md(item.title or _("(no title)"))
+        st.markdown(f"{pin}**[{title}]({item.link})**" if item.link else f"{pin}**{title}**")
+        st.caption(
+            _("{source} ({tier}) · first seen {seen} · {status} · topic: {topic}").format(
+                source=item.source_name,
+                tier=_(TRUST_TIER_LABELS[item.trust]),
+                seen=item.first_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
+                status=_(ITEM_STATUS_LABELS[item.status]),
+                topic=topic_label(item.topic),
+            )
+        )
+        if item.summary_html:
+            st.html(item.summary_html)  # sanitized on ingest; Streamlit sanitizes again
+        cols = st.columns([1, 1, 1, 1, 2, 1])
+        actions = [
+            ("publish", _("Publish"), item.status is not ItemStatus.PUBLISHED),
+            ("hide", _("Hide"), item.status is not ItemStatus.HIDDEN),
+            ("remove", _("Remove for good"), True),
+            ("pin", _("Unpin") if item.pinned else _("Pin"), True),
+        ]
+        for col, (action, label, shown) in zip(cols[:4], actions, strict=True):
+            if shown and col.button(
+                label, key=f"{STAFF_FEED_REVIEW_ACTION_KEY}_{action}_{item.id}"
+            ):
+                act(item, action)
+        cols[4].selectbox(
+            _("Topic"),
+            topics,
+            index=topics.index(item.topic) if item.topic in topics else 0,
+            format_func=topic_label,
+            key=f"{STAFF_FEED_REVIEW_TOPIC_KEY}_{item.id}",
+            label_visibility="collapsed",
+        )
+        if cols[5].button(_("Set topic"), key=f"{STAFF_FEED_REVIEW_ACTION_KEY}_topic_{item.id}"):
+            act(item, "topic")
