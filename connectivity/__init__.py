@@ -1,0 +1,1 @@
+"""Connectivity: reference areas, indicators, the gap score and map building."""

@@ -1,0 +1,225 @@
+"""Staff: the connectivity gap map. Where need is high and initiatives are few."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from connectivity import maps
+from connectivity.areas import areas_by_level, geometry_of
+from connectivity.gaps import (
+    GAP_CLASS_LABELS,
+    NEED_INDICATORS,
+    AreaGap,
+    area_gaps,
+    breakdown,
+    load_initiative_reach,
+    targets_csv,
+)
+from connectivity.imports import ImportRejected, import_indicators
+from hub import settings
+from hub.auth import STAFF_ROLES
+from hub.db import session_scope
+from hub.errors import HubError
+from hub.i18n import _, get_language
+from hub.ui import get_engine, require_role
+
+principal = require_role(*STAFF_ROLES)
+
+LEVEL_KEY, METRIC_KEY, LAYERS_KEY, TOP_KEY = "gaps_level", "gaps_metric", "gaps_layers", "gaps_top"
+AREA_KEY, MAP_KEY, UPLOAD_KEY, HEX_KEY = "gaps_area", "gaps_map", "gaps_upload", "gaps_hex"
+LAYERS = {
+    "districts": _("District choropleth"),
+    "municipalities": _("Municipality symbols"),
+    "initiatives": _("Initiatives"),
+    "hexagons": _("H3 hexagons"),
+}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) -> dict:
+    with session_scope(get_engine()) as session:
+        initiatives = load_initiative_reach(session)
+        result = {
+            level: area_gaps(
+                session=session, level=level, weights=dict(weights), initiatives=initiatives
+            )
+            for level in ("district", "municipality")
+        }
+        result["geometries"] = {
+            a.code: geometry_of(a)
+            for level in ("district", "municipality")
+            for a in areas_by_level(session=session, level=level)
+            if a.geometry
+        }
+    result["initiatives"] = initiatives
+    return result
+
+
+st.title(_("Connectivity gap map"))
+st.caption(
+    _(
+        "Need N is the weighted share of people cut off; people affected A = N × base "
+        "population; coverage C = min(1, initiatives' reach ÷ A); gap G = A × (1 − C). "
+        "Missing data is unknown, never zero."
+    )
+)
+
+controls, weights_box = st.columns([2, 1])
+with controls:
+    level = st.radio(
+        _("Rank"), ["district", "municipality"], key=LEVEL_KEY, horizontal=True,
+        format_func=lambda v: _("Districts") if v == "district" else _("Municipalities"),
+    )  # fmt: skip
+    metric = st.radio(
+        _("Colour by"), ["gap", "need"], key=METRIC_KEY, horizontal=True,
+        format_func=lambda v: _("Unmet need (gap)") if v == "gap" else _("Need"),
+    )  # fmt: skip
+    layers = st.multiselect(
+        _("Layers"), list(LAYERS), default=["districts", "municipalities", "initiatives"],
+        format_func=LAYERS.__getitem__, key=LAYERS_KEY,
+    )  # fmt: skip
+    top_n = st.slider(_("Targets to list"), 5, 50, 10, key=TOP_KEY)
+with weights_box, st.expander(_("Weights (equal by default)"), icon=":material/tune:"):
+    weights = {
+        key: st.number_input(_(label), 0.0, 10.0, 1.0, 0.5, key=f"gaps_w_{key}")
+        for key, label in NEED_INDICATORS.items()
+    }
+
+try:
+    data = gap_data(settings.database_url(), tuple(sorted(weights.items())), get_language())
+except HubError as err:
+    st.error(str(err))
+    st.stop()
+ranked: list[AreaGap] = data[level]
+by_code = {g.code: g for g in ranked}
+initiatives = data["initiatives"]
+if any(g.data_status.value == "demo" for g in ranked):
+    st.warning(
+        _("The indicator values are synthetic demo data, not measurements."),
+        icon=":material/science:",
+    )
+
+keep = maps.InitiativeFilter()
+if "initiatives" in layers and initiatives:
+    cols = st.columns(4)
+    choices = [
+        (cols[0], _("Category"), sorted({i.category for i in initiatives})),
+        (cols[1], _("Organisation"), sorted({i.organisation for i in initiatives})),
+        (cols[2], _("Status"), sorted({i.status for i in initiatives})),
+        (cols[3], _("Channel"), sorted({c for i in initiatives for c in i.channels})),
+    ]
+    picked = [
+        frozenset(col.multiselect(label, options, key=f"gaps_f_{n}"))
+        for n, (col, label, options) in enumerate(choices)
+    ]
+    keep = maps.InitiativeFilter(*picked)
+
+top = [g.code for g in ranked if g.known][:top_n]
+if st.session_state.get(AREA_KEY) not in by_code:  # none yet, or the level changed
+    st.session_state.pop(AREA_KEY, None)
+    if ranked:
+        st.session_state[AREA_KEY] = top[0] if top else ranked[0].code
+selected = st.session_state.get(AREA_KEY)
+geometries = data["geometries"]
+district_gaps, municipality_gaps = data["district"], data["municipality"]
+positions = {g.code: (g.lat, g.lon) for g in district_gaps + municipality_gaps if g.lat}
+shown = maps.filter_initiatives(initiatives, keep)
+fmap = maps.build_gap_map(
+    districts=maps.district_features(
+        district_gaps, geometries, metric=metric, top=top if level == "district" else (),
+        selected=selected,
+    ) if "districts" in layers else None,
+    municipalities=maps.municipality_features(
+        municipality_gaps, metric=metric, top=top if level == "municipality" else (),
+        selected=selected,
+    ) if "municipalities" in layers else None,
+    hexes=maps.hex_features(
+        [(g.lat, g.lon, g.gap or 0.0) for g in municipality_gaps if g.lat and g.lon],
+        resolution=st.session_state.get(HEX_KEY, 6),
+    ) if "hexagons" in layers else None,
+    initiative_rows=maps.initiative_points(shown, positions) if "initiatives" in layers else None,
+)  # fmt: skip
+map_col, list_col = st.columns([3, 2])
+with map_col:
+    returned = st_folium(
+        fmap, key=MAP_KEY, height=560, use_container_width=True,
+        returned_objects=["last_object_clicked"],
+    )  # fmt: skip
+    st.markdown(
+        " ".join(f":material/square: `{colour}` {label}" for colour, label in maps.legend())
+    )
+    st.caption(_("Areas: Natural Earth (public domain); municipalities: GeoNames (CC BY 4.0)."))
+    if "hexagons" in layers:
+        st.select_slider(_("Hexagon size (H3 resolution)"), [5, 6, 7], 6, key=HEX_KEY)
+clicked = maps.clicked_area(
+    returned,
+    geometries={c: g for c, g in geometries.items() if c in by_code},
+    points={} if level == "district" else {c: p for c, p in positions.items() if c in by_code},
+)
+if clicked and clicked != st.session_state.get(AREA_KEY):
+    st.session_state[AREA_KEY] = clicked
+    st.rerun()
+
+with list_col:
+    st.subheader(_("Top {n} targets").format(n=len(top)))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "#": n,
+                    _("Area"): f"{by_code[c].code} {by_code[c].name}",
+                    _("Gap"): round(by_code[c].gap or 0),
+                    _("Need"): round(by_code[c].need or 0, 3),
+                    _("Class"): _(GAP_CLASS_LABELS[by_code[c].gap_class]),
+                }
+                for n, c in enumerate(top, start=1)
+            ]
+        ),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    csv_col, geo_col = st.columns(2)
+    csv_col.download_button(
+        _("CSV"), targets_csv(ranked).encode("utf-8"), file_name=f"gap_targets_{level}.csv",
+        mime="text/csv", icon=":material/download:",
+    )  # fmt: skip
+    geo_col.download_button(
+        _("GeoJSON"), maps.targets_geojson(ranked, geometries).encode("utf-8"),
+        file_name=f"gap_targets_{level}.geojson", mime="application/geo+json",
+        icon=":material/download:",
+    )  # fmt: skip
+
+st.subheader(_("Breakdown of one area"))
+if ranked:
+    st.selectbox(
+        _("Area (or click it on the map)"), list(by_code), key=AREA_KEY,
+        format_func=lambda c: f"{c} {by_code[c].name}",
+    )  # fmt: skip
+    parts = breakdown(by_code[st.session_state[AREA_KEY]])
+    st.dataframe(pd.DataFrame(parts["summary"]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(parts["readings"]), hide_index=True, width="stretch")
+    if parts["initiatives"]:
+        st.dataframe(pd.DataFrame(parts["initiatives"]), hide_index=True, width="stretch")
+    else:
+        st.info(_("No published initiative acts in this area."))
+
+with st.expander(_("Import indicator values (CSV)"), icon=":material/upload:"):
+    st.caption(_("Columns: area_code,indicator,value,source,year. All rows or none."))
+    upload = st.file_uploader(_("CSV file"), type=["csv"], key=UPLOAD_KEY)
+    if upload is not None and st.button(_("Import"), type="primary"):
+        try:
+            with session_scope(get_engine()) as session:
+                report = import_indicators(
+                    session=session, actor=principal, data=upload.getvalue(), label=upload.name
+                )
+        except ImportRejected as err:
+            st.error(str(err))
+            st.code("\n".join(err.report.lines()))
+        except HubError as err:
+            st.error(str(err))
+        else:
+            gap_data.clear()
+            st.success(
+                _("Imported: {added} added, {updated} updated.").format(
+                    added=report.added, updated=report.updated
+                )
+            )
