@@ -1,4 +1,4 @@
-"""Staff overview: the directory at a glance."""
+"""Staff overview: the registry and the directory at a glance, in charts."""
 
 import altair as alt
 import pandas as pd
@@ -6,10 +6,11 @@ import streamlit as st
 
 from hub.auth import STAFF_ROLES, Role
 from hub.db import session_scope
-from hub.i18n import _
-from hub.ui import get_engine, require_role, role_label
+from hub.i18n import _, get_language
+from hub.ui import get_engine, require_role
+from initiatives.models import REVIEW_STATE_LABELS, STATUS_LABELS, ReviewState, Status
+from initiatives.queries import counts_by, form_choices, freshness_counts, review_queue
 from partners.accounts import count_by_role
-from partners.models import ORGANISATION_TYPE_LABELS, OrganisationType
 from partners.service import count_by_type
 
 principal = require_role(*STAFF_ROLES)
@@ -20,36 +21,83 @@ st.write(_("Welcome, {name}.").format(name=principal.display_name))
 with session_scope(get_engine()) as session:
     by_type = count_by_type(session=session)
     by_role = count_by_role(session=session)
+    waiting = len(review_queue(session=session, actor=principal))
+    fresh = freshness_counts(session=session, actor=principal)
+    counts = {
+        dimension: counts_by(session=session, actor=principal, dimension=dimension)
+        for dimension in ("category", "status", "review_state", "area", "target_group", "month")
+    }
+    choices = form_choices(session=session, language=get_language())
 
-left, middle, right = st.columns(3)
-left.metric(_("Partner organisations"), sum(by_type.values()))
-middle.metric(_("Partner user accounts"), by_role.get(Role.PARTNER.value, 0))
-right.metric(
-    _("Office staff accounts"), by_role.get(Role.STAFF.value, 0) + by_role.get(Role.ADMIN.value, 0)
+columns = st.columns(4)
+columns[0].metric(_("Initiatives"), sum(counts["review_state"].values()))
+columns[1].metric(_("Waiting for review"), waiting)
+columns[2].metric(
+    _("Need attention (ended or unconfirmed)"), fresh["past_end"] + fresh["unconfirmed"]
 )
+columns[3].metric(_("Partner organisations"), sum(by_type.values()))
 
-if by_type:
-    frame = pd.DataFrame(
-        [
-            {_("Type"): _(ORGANISATION_TYPE_LABELS[OrganisationType(key)]), _("Organisations"): n}
-            for key, n in by_type.items()
-        ]
-    )
-    chart = (
-        alt.Chart(frame)
+
+def bar_chart(data: dict[str, int], labels: dict[str, str], title: str) -> alt.Chart | None:
+    if not data:
+        return None
+    frame = pd.DataFrame([{"label": labels.get(key, key), "count": n} for key, n in data.items()])
+    return (
+        alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
-            x=alt.X(f"{_('Organisations')}:Q", axis=alt.Axis(format="d", tickMinStep=1)),
-            y=alt.Y(f"{_('Type')}:N", sort="-x"),
-            tooltip=[_("Type"), _("Organisations")],
+            x=alt.X("count:Q", title=_("Initiatives"), axis=alt.Axis(format="d", tickMinStep=1)),
+            y=alt.Y("label:N", title=None, sort="-x"),
+            tooltip=[
+                alt.Tooltip("label:N", title=title),
+                alt.Tooltip("count:Q", title=_("Initiatives")),
+            ],
         )
-        .properties(title=_("Partners by type"), height=200)
+        .properties(height=alt.Step(22))
     )
-    st.altair_chart(chart, width="stretch")
+
+
+if not counts["review_state"]:
+    st.info(_("No initiatives yet. Partners add theirs on the 'Our initiatives' page."))
 else:
-    st.info(_("No partner organisations yet. Add the first one on the Partners page."))
+    districts = {code: n for code, n in counts["area"].items() if not code.isdigit()}
+    charts = [
+        bar_chart(counts["category"], choices.categories, _("By category")),
+        bar_chart(counts["target_group"], choices.target_groups, _("By target group")),
+        bar_chart(districts, choices.areas, _("By district (and national)")),
+        bar_chart(counts["status"], {s.value: _(STATUS_LABELS[s]) for s in Status}, _("By status")),
+        bar_chart(
+            counts["review_state"],
+            {r.value: _(REVIEW_STATE_LABELS[r]) for r in ReviewState},
+            _("By review state"),
+        ),
+    ]
+    left, right = st.columns(2)
+    for n, chart in enumerate(c for c in charts if c is not None):
+        (left if n % 2 == 0 else right).altair_chart(chart, width="stretch")
+    if counts["month"]:
+        months = pd.DataFrame([{"month": m, "count": n} for m, n in counts["month"].items()])
+        st.altair_chart(
+            alt.Chart(months, title=_("Initiatives by planned start month"))
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("month:T", title=None),
+                y=alt.Y(
+                    "count:Q", title=_("Initiatives"), axis=alt.Axis(format="d", tickMinStep=1)
+                ),
+                tooltip=["month:T", "count:Q"],
+            ),
+            width="stretch",
+        )
 
 st.caption(
     _("Accounts by role: ")
-    + ", ".join(f"{role_label(Role(key))} {n}" for key, n in sorted(by_role.items()))
+    + ", ".join(
+        f"{name} {by_role.get(role.value, 0)}"
+        for role, name in (
+            (Role.ADMIN, _("administrator")),
+            (Role.STAFF, _("coordination staff")),
+            (Role.PARTNER, _("partner")),
+        )
+    )
 )

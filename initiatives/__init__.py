@@ -1,0 +1,1 @@
+"""The registry of initiatives: who does what, where, for whom and when."""

@@ -1,0 +1,186 @@
+"""A partner's initiatives: create, edit, submit, report progress, confirm, withdraw."""
+
+import streamlit as st
+from sqlmodel import Session
+
+from hub.auth import Role
+from hub.db import session_scope
+from hub.i18n import _, get_language
+from hub.ui import get_engine, require_role, reset_form, save_and_rerun, shown_version
+from hub.widgets import initiative_fields, initiative_table, progress_form, similar_initiatives
+from initiatives.models import InitiativeDraft, ReviewState
+from initiatives.overlap import note_overlap_response, similar_to_draft
+from initiatives.queries import RegistryFilter, form_choices, search_registry
+from initiatives.service import (
+    confirm_initiative,
+    create_initiative,
+    draft_of,
+    get_initiative,
+    mark_notifications_read,
+    notifications_for,
+    update_initiative,
+    withdraw_initiative,
+)
+
+principal = require_role(Role.PARTNER)
+
+NEW_FORM = "partner_new_initiative"
+EDIT_FORM = "partner_edit_initiative"
+PICK_KEY = "partner_initiative_pick"
+READ_KEY = "partner_notifications_read"
+SIMILAR_KEY = f"{NEW_FORM}_similar"  # cleared with the form's other keys by reset_form
+
+st.title(_("Our initiatives"))
+engine = get_engine()
+with session_scope(engine) as session:
+    choices = form_choices(session=session, language=get_language())
+    rows, total = search_registry(
+        session=session, actor=principal, filters=RegistryFilter(), limit=500
+    )
+    unread = notifications_for(session=session, actor=principal, unread_only=True)
+
+for note in unread:
+    st.info(f"{note.created_at:%Y-%m-%d %H:%M} · {note.message}", icon=":material/notifications:")
+if unread and st.button(_("Mark messages as read"), key=READ_KEY):
+    with session_scope(engine) as session:
+        mark_notifications_read(session=session, actor=principal)
+    st.rerun()
+
+if rows:
+    initiative_table(rows, choices=choices)
+else:
+    st.info(_("Your organisation has no initiatives yet. Describe the first one below."))
+
+
+new_tab, edit_tab = st.tabs([_("New initiative"), _("Update an initiative")])
+with new_tab, st.form(NEW_FORM):
+    draft = initiative_fields(
+        None, key=NEW_FORM, choices=choices, lead_organisation_id=principal.organisation_id
+    )
+    left, middle, right = st.columns(3)
+    checked = left.form_submit_button(_("Check for similar initiatives"))
+    as_draft = middle.form_submit_button(_("Save as draft"))
+    submitted = right.form_submit_button(_("Submit for review"), type="primary")
+if checked:  # issue 4: show the closest existing initiatives before the final submit
+    with session_scope(engine) as session:
+        st.session_state[SIMILAR_KEY] = similar_to_draft(
+            session=session, actor=principal, draft=draft
+        )
+similar = st.session_state.get(SIMILAR_KEY)
+related, differs = [], ""
+if similar is not None:
+    with new_tab:
+        related, differs = similar_initiatives(similar, key=NEW_FORM, choices=choices)
+
+
+def create_new(s: Session) -> None:
+    created = create_initiative(session=s, actor=principal, draft=draft, submit=submitted)
+    if similar:
+        note_overlap_response(
+            session=s,
+            actor=principal,
+            initiative_id=created.id or 0,
+            shown_ids=[m.initiative_id for m in similar],
+            related_ids=related,
+            note=differs,
+        )
+
+
+if as_draft or submitted:
+    save_and_rerun(
+        _("Submitted. The coordination office will review it.") if submitted else _("Saved."),
+        NEW_FORM,
+        create_new,
+    )
+
+with edit_tab:
+    if not rows:
+        st.caption(_("Nothing to update yet."))
+        st.stop()
+    by_id = {r.id: r for r in rows}
+    picked = st.selectbox(
+        _("Initiative"),
+        list(by_id),
+        key=PICK_KEY,
+        format_func=lambda i: f"{by_id[i].code} · {by_id[i].title}",
+    )
+    with session_scope(engine) as session:
+        initiative = get_initiative(session=session, actor=principal, initiative_id=picked)
+        current = draft_of(session, initiative)
+    form_key = f"{EDIT_FORM}_{picked}"
+    version = shown_version(form_key, initiative.version)
+    if initiative.review_note and initiative.review_state in {
+        ReviewState.CHANGES_REQUESTED,
+        ReviewState.REJECTED,
+        ReviewState.PUBLISHED,
+    }:
+        st.warning(
+            _("Message from the coordination office: {note}").format(note=initiative.review_note)
+        )
+    if initiative.pending_changes is not None:
+        st.info(
+            _(
+                "Your last edit is waiting for review; the published version stays "
+                "visible until it is approved."
+            )
+        )
+        current = InitiativeDraft.model_validate(initiative.pending_changes)
+    if initiative.review_state is ReviewState.WITHDRAWN:
+        st.caption(_("This initiative was withdrawn; it can no longer be edited."))
+        st.stop()
+    unpublished = initiative.review_state is not ReviewState.PUBLISHED
+    with st.form(form_key):
+        edited = initiative_fields(
+            current, key=form_key, choices=choices, lead_organisation_id=principal.organisation_id
+        )
+        left, right = st.columns(2)
+        saved = left.form_submit_button(
+            _("Save changes") if unpublished else _("Send changes for review"), type="primary"
+        )
+        resubmit = unpublished and right.form_submit_button(_("Submit for review"))
+    if saved or resubmit:
+        save_and_rerun(
+            _("Saved."),
+            form_key,
+            lambda s: update_initiative(
+                session=s,
+                actor=principal,
+                initiative_id=picked,
+                draft=edited,
+                expected_version=version,
+                submit=bool(resubmit),
+            ),
+        )
+
+    progress_form(
+        initiative,
+        key=f"{form_key}_progress",
+        actor=principal,
+        expected_version=version,
+        on_saved=lambda: reset_form(form_key),
+    )
+    left, right = st.columns(2)
+    if left.button(
+        _("Confirm it is still current"), key=f"{form_key}_confirm", icon=":material/verified:"
+    ):
+        save_and_rerun(
+            _("Thank you: confirmed as current."),
+            form_key,
+            lambda s: confirm_initiative(
+                session=s, actor=principal, initiative_id=picked, expected_version=version
+            ),
+        )
+    with right.popover(_("Withdraw"), icon=":material/block:"):
+        reason = st.text_input(_("Why is it withdrawn?"), key=f"{form_key}_reason")
+        if st.button(_("Withdraw this initiative"), key=f"{form_key}_withdraw", type="primary"):
+            save_and_rerun(
+                _("Withdrawn."),
+                form_key,
+                lambda s: withdraw_initiative(
+                    session=s,
+                    actor=principal,
+                    initiative_id=picked,
+                    expected_version=version,
+                    reason=reason,
+                ),
+            )

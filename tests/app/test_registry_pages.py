@@ -1,0 +1,80 @@
+"""Registry pages: a partner submits through the form, staff review and publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from hub.auth import Role
+from hub.db import make_engine
+from initiatives.models import Initiative, ReviewState
+from tests.app.conftest import texts
+
+Opener = Callable[[Role | None], AppTest]
+NEW = "partner_new_initiative"
+
+
+def stored(url: str, title: str) -> Initiative | None:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        found = session.exec(select(Initiative).where(Initiative.title == title)).first()
+    engine.dispose()
+    return found
+
+
+def test_partner_submits_and_staff_publish(open_app: Opener, demo_url: str) -> None:
+    partner = open_app(Role.PARTNER).run()
+    partner.switch_page("pages/partner_initiatives.py").run()
+    assert not partner.exception
+    partner.text_input(key=f"{NEW}_title").input("Linha de apoio psicológico")
+    partner.text_area(key=f"{NEW}_description").input("Apoio por telefone, gratuito.")
+    partner.selectbox(key=f"{NEW}_category").set_value("health")
+    partner.multiselect(key=f"{NEW}_groups").set_value(["citizens"])
+    partner.multiselect(key=f"{NEW}_areas").set_value(["PT-11"])
+    partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
+    assert not partner.exception
+    assert "Submitted." in texts(partner), texts(partner)
+    created = stored(demo_url, "Linha de apoio psicológico")
+    assert created is not None and created.review_state is ReviewState.SUBMITTED
+
+    staff = open_app(Role.STAFF).run()
+    staff.switch_page("pages/staff_review.py").run()
+    staff.selectbox(key="review_pick").set_value(created.id)
+    staff.run()
+    assert "Linha de apoio psicológico" in texts(staff)
+    form = f"review_decision_{created.id}"
+    staff.button(key=f"FormSubmitter:{form}-Approve and publish").click().run()
+    assert not staff.exception
+    assert "Approved and published." in texts(staff)
+    published = stored(demo_url, "Linha de apoio psicológico")
+    assert published is not None and published.review_state is ReviewState.PUBLISHED
+
+
+def test_bad_form_input_is_explained_and_nothing_saved(open_app: Opener, demo_url: str) -> None:
+    partner = open_app(Role.PARTNER).run()
+    partner.switch_page("pages/partner_initiatives.py").run()
+    partner.text_input(key=f"{NEW}_title").input("Sem categoria")
+    partner.button(key=f"FormSubmitter:{NEW}-Save as draft").click().run()
+    assert "Category:" in texts(partner)
+    assert stored(demo_url, "Sem categoria") is None
+
+
+def test_staff_registry_filters_and_opens_history(open_app: Opener) -> None:
+    staff = open_app(Role.STAFF).run()
+    staff.switch_page("pages/staff_registry.py").run()
+    assert not staff.exception
+    shown = texts(staff)
+    assert "Registry of initiatives" in shown
+    staff.text_input(key="registry_filters_text").input("saude").run()  # accents ignored
+    assert not staff.exception
+    staff.selectbox(key="registry_filters_category").set_value("education").run()
+    assert not staff.exception
+
+
+def test_review_queue_shows_the_demo_submissions(open_app: Opener) -> None:
+    staff = open_app(Role.STAFF).run()
+    staff.switch_page("pages/staff_review.py").run()
+    assert not staff.exception
+    assert staff.metric[0].value == "2"  # two demo initiatives are waiting

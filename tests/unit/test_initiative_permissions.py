@@ -1,0 +1,202 @@
+"""Partners only ever touch their own organisation's initiatives, by any path; each
+refusal leaves an audit entry. Staff review; the public sees published records only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from connectivity.areas import load_reference_areas
+from hub.audit import AuditEntry
+from hub.auth import Principal, Role
+from hub.errors import PermissionDenied
+from initiatives.models import Initiative, Participant, ParticipantRole, Status
+from initiatives.queries import RegistryFilter, list_public, review_queue, search_registry
+from initiatives.service import (
+    approve,
+    confirm_initiative,
+    create_initiative,
+    get_initiative,
+    history,
+    report_progress,
+    send_back,
+    submit_initiative,
+    update_initiative,
+    withdraw_initiative,
+)
+from partners.models import Organisation
+from tests.factories import initiative_draft, make_organisation, make_principal
+
+
+@pytest.fixture
+def world(session: Session) -> dict[str, Any]:
+    load_reference_areas(session=session)
+    own = make_organisation(session, name="Own")
+    other = make_organisation(session, name="Other")
+    joint = make_organisation(session, name="Joint partner")
+    staff = make_principal(session, role=Role.STAFF)
+    theirs = create_initiative(
+        session=session,
+        actor=staff,
+        draft=initiative_draft(
+            other,
+            participants=[
+                Participant(organisation_id=joint.id or 0, role=ParticipantRole.IMPLEMENTING)
+            ],
+        ),
+    )
+    return {
+        "own": own,
+        "other": other,
+        "joint": joint,
+        "staff": staff,
+        "theirs": theirs,
+        "partner": make_principal(session, role=Role.PARTNER, organisation=own),
+        "joint_partner": make_principal(session, role=Role.PARTNER, organisation=joint),
+    }
+
+
+def denials(session: Session) -> int:
+    return len(session.exec(select(AuditEntry).where(AuditEntry.action == "denied")).all())
+
+
+def attempts(session: Session, w: dict[str, Any]) -> dict[str, Callable[[Principal], object]]:
+    target: Initiative = w["theirs"]
+    other: Organisation = w["other"]
+    i, v = target.id or 0, target.version
+    return {
+        "view": lambda a: get_initiative(session=session, actor=a, initiative_id=i),
+        "history": lambda a: history(session=session, actor=a, initiative_id=i),
+        "update": lambda a: update_initiative(
+            session=session,
+            actor=a,
+            initiative_id=i,
+            draft=initiative_draft(other),
+            expected_version=v,
+        ),
+        "submit": lambda a: submit_initiative(
+            session=session, actor=a, initiative_id=i, expected_version=v
+        ),
+        "withdraw": lambda a: withdraw_initiative(
+            session=session, actor=a, initiative_id=i, expected_version=v
+        ),
+        "progress": lambda a: report_progress(
+            session=session,
+            actor=a,
+            initiative_id=i,
+            expected_version=v,
+            status=Status.ACTIVE,
+            people_reached=1,
+        ),
+        "confirm": lambda a: confirm_initiative(
+            session=session, actor=a, initiative_id=i, expected_version=v
+        ),
+        "create_for_other": lambda a: create_initiative(
+            session=session, actor=a, draft=initiative_draft(other)
+        ),
+    }
+
+
+ATTEMPTS = [
+    "view",
+    "history",
+    "update",
+    "submit",
+    "withdraw",
+    "progress",
+    "confirm",
+    "create_for_other",
+]
+
+
+@pytest.mark.parametrize("attempt", ATTEMPTS)
+def test_partner_of_another_organisation_is_refused_and_audited(
+    session: Session, world: dict[str, Any], attempt: str
+) -> None:
+    before = denials(session)
+    with pytest.raises(PermissionDenied):
+        attempts(session, world)[attempt](world["partner"])
+    assert denials(session) == before + 1
+    session.expire_all()
+    stored = session.get(Initiative, world["theirs"].id)
+    assert stored is not None and stored.version == world["theirs"].version
+
+
+@pytest.mark.parametrize("attempt", ["update", "withdraw", "progress", "confirm", "submit"])
+def test_a_participating_partner_sees_but_does_not_change(
+    session: Session, world: dict[str, Any], attempt: str
+) -> None:
+    assert (
+        get_initiative(
+            session=session, actor=world["joint_partner"], initiative_id=world["theirs"].id
+        ).id
+        == world["theirs"].id
+    )
+    with pytest.raises(PermissionDenied):
+        attempts(session, world)[attempt](world["joint_partner"])
+
+
+def test_partner_cannot_move_an_initiative_to_another_organisation(
+    session: Session, world: dict[str, Any]
+) -> None:
+    mine = create_initiative(
+        session=session, actor=world["partner"], draft=initiative_draft(world["own"])
+    )
+    with pytest.raises(PermissionDenied):
+        update_initiative(
+            session=session,
+            actor=world["partner"],
+            initiative_id=mine.id or 0,
+            draft=initiative_draft(world["other"]),
+            expected_version=mine.version,
+        )
+
+
+def test_only_staff_review(session: Session, world: dict[str, Any]) -> None:
+    mine = create_initiative(
+        session=session, actor=world["partner"], draft=initiative_draft(world["own"]), submit=True
+    )
+    for action in (
+        lambda: approve(
+            session=session,
+            actor=world["partner"],
+            initiative_id=mine.id or 0,
+            expected_version=mine.version,
+        ),
+        lambda: send_back(
+            session=session,
+            actor=world["partner"],
+            initiative_id=mine.id or 0,
+            expected_version=mine.version,
+            reason="x",
+        ),
+        lambda: review_queue(session=session, actor=world["partner"]),
+    ):
+        with pytest.raises(PermissionDenied):
+            action()
+
+
+def test_lists_are_scoped(session: Session, world: dict[str, Any]) -> None:
+    mine = create_initiative(
+        session=session, actor=world["partner"], draft=initiative_draft(world["own"])
+    )
+    mine_rows, _ = search_registry(
+        session=session, actor=world["partner"], filters=RegistryFilter()
+    )
+    assert [r.id for r in mine_rows] == [mine.id]
+    joint_rows, _ = search_registry(
+        session=session, actor=world["joint_partner"], filters=RegistryFilter()
+    )
+    assert [r.id for r in joint_rows] == [world["theirs"].id]
+    staff_rows, total = search_registry(
+        session=session, actor=world["staff"], filters=RegistryFilter()
+    )
+    assert total == 2
+    # Public: nothing is published yet.
+    assert list_public(session=session) == ([], 0)
+    anonymous_rows, _ = search_registry(session=session, actor=None, filters=RegistryFilter())
+    assert anonymous_rows == []
+    del staff_rows
