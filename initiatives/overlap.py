@@ -1,0 +1,820 @@
+"""Overlap detection over the registry: the per-database index, staff decisions, merges,
+links, the partner's warning while submitting, the coverage grid and the batch check.
+
+The engine itself (features, candidates, scoring, explanations) is in
+``initiatives.overlap_index``; the design and its figures are in docs/overlaps.md.
+
+Where the index lives: in the process, one per database URL, built from the database on
+first use. Every use first reads a cheap watermark (highest id and latest
+``updated_at``); when another process (or a bulk import) changed rows, only those rows
+are read again and replaced in the index. A save through ``initiatives.service`` calls
+``refresh_loaded_index`` after its commit, so this process sees its own change at once.
+After much churn the index is rebuilt from the database (IDF refitted). Nothing about
+the index is stored; decisions are, with fingerprints of both records' material content.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from hub import settings
+from hub.audit import record_change, snapshot
+from hub.auth import Principal, require_staff
+from hub.errors import InvalidInput, NotFound, PermissionDenied
+from hub.i18n import _
+from hub.records import utcnow
+from initiatives.models import (
+    Initiative,
+    InitiativeArea,
+    InitiativeDraft,
+    InitiativeTargetGroup,
+    ReviewState,
+)
+from initiatives.overlap_index import (
+    AreaTree,
+    OverlapIndex,
+    OverlapRecord,
+    PairScore,
+    clusters,
+)
+from initiatives.overlap_models import (
+    Decision,
+    InitiativeLink,
+    LinkKind,
+    OverlapDecision,
+    OverlapNote,
+)
+from partners.models import Organisation
+
+# Not compared: a withdrawn or rejected initiative is no longer an effort anyone runs.
+INDEXED_STATES = frozenset(
+    {
+        ReviewState.DRAFT,
+        ReviewState.SUBMITTED,
+        ReviewState.PUBLISHED,
+        ReviewState.CHANGES_REQUESTED,
+    }
+)
+# Rows whose commit lands later than a newer row's (concurrent writers) are still seen.
+WATERMARK_MARGIN = timedelta(minutes=2)
+REFIT_CHURN = 0.2  # rebuild (and refit IDF) when this share of rows changed since
+CACHE_SIZE = 4
+
+
+def threshold() -> float:
+    return float(settings.get("HUB_OVERLAP_THRESHOLD"))
+
+
+def warn_threshold() -> float:
+    return float(settings.get("HUB_OVERLAP_WARN_THRESHOLD"))
+
+
+def top_k() -> int:
+    return int(settings.get("HUB_OVERLAP_TOP_K"))
+
+
+# --- records from the database -----------------------------------------------------------
+
+
+def area_tree(session: Session) -> AreaTree:
+    from connectivity.areas import area_hierarchy, area_names, country_code
+
+    return AreaTree(
+        parents=area_hierarchy(session=session),
+        country=country_code(),
+        names=area_names(session=session),
+    )
+
+
+def _records(session: Session, initiatives: Sequence[Any]) -> list[OverlapRecord]:
+    ids = [row.id for row in initiatives]
+    areas: dict[int, set[str]] = defaultdict(set)
+    groups: dict[int, set[str]] = defaultdict(set)
+    for part in _chunks(ids):
+        for initiative_id, code in session.exec(
+            select(InitiativeArea.initiative_id, InitiativeArea.area_code).where(
+                col(InitiativeArea.initiative_id).in_(part)
+            )
+        ).all():
+            areas[initiative_id].add(code)
+        for initiative_id, code in session.exec(
+            select(InitiativeTargetGroup.initiative_id, InitiativeTargetGroup.code).where(
+                col(InitiativeTargetGroup.initiative_id).in_(part)
+            )
+        ).all():
+            groups[initiative_id].add(code)
+    return [
+        OverlapRecord(
+            key=str(row.id),
+            title=row.title,
+            description=row.description,
+            organisation=str(row.lead_organisation_id),
+            category=row.category,
+            target_groups=frozenset(groups[row.id]),
+            areas=frozenset(areas[row.id]),
+            start=row.planned_start or row.actual_start,
+            end=row.planned_end or row.actual_end,
+            state=row.review_state.value,
+        )
+        for row in initiatives
+    ]
+
+
+_COLUMNS = (
+    Initiative.id,
+    Initiative.title,
+    Initiative.description,
+    Initiative.lead_organisation_id,
+    Initiative.category,
+    Initiative.planned_start,
+    Initiative.planned_end,
+    Initiative.actual_start,
+    Initiative.actual_end,
+    Initiative.review_state,
+)
+
+
+def _chunks(values: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def registry_records(
+    session: Session, *, since: datetime | None = None, above_id: int | None = None
+) -> tuple[list[OverlapRecord], list[str]]:
+    """Indexed records, and keys of rows that left the index (withdrawn, rejected)."""
+    query: Any = select(*_COLUMNS)  # type: ignore[call-overload]
+    if since is not None:
+        query = query.where(
+            or_(col(Initiative.updated_at) >= since, col(Initiative.id) > (above_id or 0))
+        )
+    rows = session.exec(query.order_by(col(Initiative.id))).all()
+    live = [r for r in rows if r.review_state in INDEXED_STATES]
+    gone = [str(r.id) for r in rows if r.review_state not in INDEXED_STATES]
+    return _records(session, live), gone
+
+
+def record_of_draft(draft: InitiativeDraft, key: str = "draft") -> OverlapRecord:
+    return OverlapRecord(
+        key=key,
+        title=draft.title,
+        description=draft.description,
+        organisation=str(draft.lead_organisation_id or ""),
+        category=draft.category,
+        target_groups=frozenset(draft.target_groups),
+        areas=frozenset(draft.areas),
+        start=draft.planned_start or draft.actual_start,
+        end=draft.planned_end or draft.actual_end,
+    )
+
+
+# --- the per-database index ------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    index: OverlapIndex
+    watermark: tuple[int, datetime | None]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    pairs: dict[tuple[int, float], list[PairScore]] = field(default_factory=dict)
+
+
+_CACHE: OrderedDict[str, _Entry] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _database_key(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
+def _watermark(session: Session) -> tuple[int, datetime | None]:
+    highest, latest = session.exec(
+        select(func.max(Initiative.id), func.max(Initiative.updated_at))
+    ).one()
+    return int(highest or 0), latest
+
+
+def registry_index(session: Session) -> OverlapIndex:
+    """The index of this session's database, brought up to date with the database."""
+    key = _database_key(session)
+    mark = _watermark(session)
+    with _CACHE_LOCK:
+        entry = _CACHE.get(key)
+        if entry is not None:
+            _CACHE.move_to_end(key)
+    if entry is None:
+        records, _gone = registry_records(session)
+        entry = _Entry(
+            index=OverlapIndex.build(
+                records, area_tree(session), top_k=top_k(), keep_fingerprints=True
+            ),
+            watermark=mark,
+        )
+        with _CACHE_LOCK:
+            _CACHE[key] = entry
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return entry.index
+    if mark != entry.watermark:
+        with entry.lock:
+            _catch_up(session, entry, mark)
+    return entry.index
+
+
+def _catch_up(session: Session, entry: _Entry, mark: tuple[int, datetime | None]) -> None:
+    if mark == entry.watermark:
+        return
+    if entry.index.churn > REFIT_CHURN:
+        records, _gone = registry_records(session)
+        entry.index = OverlapIndex.build(
+            records, area_tree(session), top_k=top_k(), keep_fingerprints=True
+        )
+    else:
+        seen_id, seen_at = entry.watermark
+        since = (seen_at - WATERMARK_MARGIN) if seen_at else datetime.min
+        records, gone = registry_records(session, since=since, above_id=seen_id)
+        entry.index.remove(gone)
+        entry.index.upsert(records)
+    entry.watermark = mark
+    entry.pairs.clear()
+
+
+def refresh_loaded_index(session: Session) -> None:
+    """After a save: bring this database's index up to date, if this process holds one.
+
+    Called by initiatives.service after its commit. The index is a cache: a failure here
+    must not turn a saved record into an error, so it only drops the cached index."""
+    key = _database_key(session)
+    with _CACHE_LOCK:
+        entry = _CACHE.get(key)
+    if entry is None:
+        return
+    try:
+        with entry.lock:
+            _catch_up(session, entry, _watermark(session))
+    except Exception:  # rebuilt from the database on next use
+        with _CACHE_LOCK:
+            _CACHE.pop(key, None)
+
+
+def forget_indexes() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+# --- staff: pairs, groups, decisions -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverlapPair:
+    initiative_a_id: int
+    initiative_b_id: int
+    score: float
+    explanation: str
+    parts: tuple[tuple[str, str, float, str], ...]
+    decision: Decision | None = None  # a past decision whose records have since changed
+
+
+def _as_pair(p: PairScore, decision: Decision | None = None) -> OverlapPair:
+    a, b = sorted((int(p.key_a), int(p.key_b)))
+    return OverlapPair(a, b, p.score, p.explanation, p.parts, decision)
+
+
+def find_overlaps(
+    *,
+    session: Session,
+    actor: Principal | None,
+    min_score: float | None = None,
+    include_decided: bool = False,
+) -> list[OverlapPair]:
+    """Candidate pairs above the threshold, highest score first. A pair staff decided is
+    left out while neither record has changed materially since."""
+    require_staff(actor)
+    cut = threshold() if min_score is None else min_score
+    index = registry_index(session)
+    key = _database_key(session)
+    entry = _CACHE.get(key)
+    cache_key = (index.generation, cut)
+    if entry is not None and cache_key in entry.pairs:
+        scored = entry.pairs[cache_key]
+    else:
+        scored = index.find_pairs(cut)
+        if entry is not None:
+            entry.pairs = {cache_key: scored}
+    decided = _decisions(session)
+    out: list[OverlapPair] = []
+    for p in scored:
+        pair = _as_pair(p)
+        decision = decided.get((pair.initiative_a_id, pair.initiative_b_id))
+        if decision is not None:
+            if _still_valid(index, decision):
+                if include_decided:
+                    out.append(_as_pair(p, decision.decision))
+                continue
+            pair = _as_pair(p, decision.decision)
+        out.append(pair)
+    return out
+
+
+def _decisions(session: Session) -> dict[tuple[int, int], OverlapDecision]:
+    return {
+        (d.initiative_a_id, d.initiative_b_id): d for d in session.exec(select(OverlapDecision))
+    }
+
+
+def _still_valid(index: OverlapIndex, decision: OverlapDecision) -> bool:
+    def current(initiative_id: int) -> str | None:
+        n = index.position.get(str(initiative_id))
+        return index.fingerprints[n] if n is not None else None
+
+    return (
+        current(decision.initiative_a_id) == decision.fingerprint_a
+        and current(decision.initiative_b_id) == decision.fingerprint_b
+    )
+
+
+def initiative_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """ "CODE · title" of each initiative, for lists of pairs."""
+    wanted = sorted(ids)
+    titles: dict[int, str] = {}
+    for part in _chunks(wanted):
+        for initiative_id, code, title in session.exec(
+            select(Initiative.id, Initiative.code, Initiative.title).where(
+                col(Initiative.id).in_(part)
+            )
+        ).all():
+            titles[initiative_id or 0] = f"{code} · {title}"
+    return titles
+
+
+def overlap_groups(pairs: Sequence[OverlapPair]) -> list[list[int]]:
+    """Initiatives linked by pairs, as groups (connected components), largest first."""
+    scored = [
+        PairScore(str(p.initiative_a_id), str(p.initiative_b_id), p.score, p.parts) for p in pairs
+    ]
+    return [sorted(int(k) for k in group) for group in clusters(scored)]
+
+
+def score_pair(
+    *, session: Session, actor: Principal | None, initiative_a_id: int, initiative_b_id: int
+) -> OverlapPair:
+    """The score and explanation of one pair (for the side-by-side view)."""
+    require_staff(actor)
+    first, second = _load_pair(session, initiative_a_id, initiative_b_id)
+    record_a, record_b = _records(session, [first, second])
+    index = registry_index(session)
+    position = index.position.get(record_b.key)
+    if position is None:
+        index.upsert([record_b])
+        position = index.position[record_b.key]
+    [scored] = index.score_against(record_a, [position])
+    return _as_pair(scored)
+
+
+def _load_pair(session: Session, a: int, b: int) -> tuple[Initiative, Initiative]:
+    if a == b:
+        raise InvalidInput(_("Choose two different initiatives."))
+    first, second = session.get(Initiative, a), session.get(Initiative, b)
+    if first is None or second is None:
+        raise NotFound(_("That initiative does not exist."))
+    return first, second
+
+
+def decide_pair(
+    *,
+    session: Session,
+    actor: Principal | None,
+    initiative_a_id: int,
+    initiative_b_id: int,
+    decision: Decision | str,
+    reason: str = "",
+    keep_id: int | None = None,
+) -> OverlapDecision:
+    """Record staff's decision on a pair; "duplicate" also merges, "joint" also links.
+
+    Everything (decision, merge, link, history, audit entries) is one transaction."""
+    from initiatives.service import _full_snapshot, _record_version, _touch
+
+    actor = require_staff(actor)
+    decision = Decision(decision)
+    reason = reason.strip()[:2000]
+    if decision is Decision.COMPLEMENTARY and not reason:
+        raise InvalidInput(
+            _("Reason: say how the two initiatives complement each other."), field="reason"
+        )
+    a, b = sorted((initiative_a_id, initiative_b_id))
+    first, second = _load_pair(session, a, b)
+    scored = score_pair(session=session, actor=actor, initiative_a_id=a, initiative_b_id=b)
+    record_a, record_b = _records(session, [first, second])
+    existing = session.exec(
+        select(OverlapDecision).where(
+            OverlapDecision.initiative_a_id == a, OverlapDecision.initiative_b_id == b
+        )
+    ).first()
+    before = snapshot(existing) if existing else None
+    row = existing or OverlapDecision(
+        initiative_a_id=a, initiative_b_id=b, decision=decision, fingerprint_a="", fingerprint_b=""
+    )
+    row.decision = decision
+    row.reason = reason
+    row.score = scored.score
+    row.explanation = scored.explanation
+    row.fingerprint_a = record_a.material_fingerprint()
+    row.fingerprint_b = record_b.material_fingerprint()
+    row.decided_by = actor.label
+    row.decided_by_id = actor.account_id
+    row.decided_at = utcnow()
+    session.add(row)
+    session.flush()
+    record_change(
+        session=session,
+        actor=actor,
+        action="overlap_decision",
+        entity_type="overlap_decision",
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row),
+        summary=f"{decision.value}: {first.code} / {second.code}",
+    )
+    if decision is Decision.DUPLICATE:
+        keep_id = keep_id if keep_id in (a, b) else a
+        kept, merged = (first, second) if keep_id == a else (second, first)
+        if merged.review_state is ReviewState.WITHDRAWN:
+            raise InvalidInput(_("That initiative was already withdrawn."))
+        merged_before = _full_snapshot(session, merged)
+        merged.review_state = ReviewState.WITHDRAWN
+        merged.pending_changes = None
+        merged.pending_submitted_at = None
+        merged.review_note = _("Merged into {code} by the coordination office.").format(
+            code=kept.code
+        )
+        _touch(merged, actor)
+        session.flush()
+        _record_version(session, actor, merged, "merge_withdraw")
+        record_change(
+            session=session,
+            actor=actor,
+            action="merge",
+            entity_type="initiative",
+            entity_id=merged.id,
+            before=merged_before,
+            after=_full_snapshot(session, merged),
+            summary=f"merged into {kept.code}",
+        )
+        _link(session, actor, kept, merged, LinkKind.MERGED)
+    elif decision is Decision.JOINT:
+        _link(session, actor, first, second, LinkKind.JOINT)
+    session.commit()
+    refresh_loaded_index(session)
+    return row
+
+
+def _link(
+    session: Session, actor: Principal, source: Initiative, target: Initiative, kind: LinkKind
+) -> None:
+    assert source.id is not None and target.id is not None
+    link = session.get(InitiativeLink, (source.id, target.id))
+    if link is None:
+        link = InitiativeLink(initiative_id=source.id, other_initiative_id=target.id, kind=kind)
+    link.kind = kind
+    link.created_by = actor.label
+    link.created_at = utcnow()
+    session.add(link)
+    record_change(
+        session=session,
+        actor=actor,
+        action=f"link_{kind.value}",
+        entity_type="initiative",
+        entity_id=source.id,
+        after={"linked": target.code, "kind": kind.value},
+        summary=f"{kind.value}: {source.code} -> {target.code}",
+    )
+
+
+def links_of(*, session: Session, initiative_id: int) -> list[tuple[LinkKind, str]]:
+    """(kind, other code) of every link of an initiative, both directions."""
+    rows = session.exec(
+        select(InitiativeLink).where(
+            or_(
+                col(InitiativeLink.initiative_id) == initiative_id,
+                col(InitiativeLink.other_initiative_id) == initiative_id,
+            )
+        )
+    ).all()
+    others = {
+        i.id: i.code
+        for i in session.exec(
+            select(Initiative).where(
+                col(Initiative.id).in_(
+                    [r.other_initiative_id for r in rows] + [r.initiative_id for r in rows]
+                )
+            )
+        )
+    }
+    return [
+        (
+            r.kind,
+            others.get(
+                r.other_initiative_id if r.initiative_id == initiative_id else r.initiative_id, ""
+            ),
+        )
+        for r in rows
+    ]
+
+
+def related_for_export(session: Session) -> dict[int, list[str]]:
+    """Initiative id -> codes of the initiatives of the same joint effort (IATI
+    related-activity type 4), in both directions."""
+    rows = session.exec(select(InitiativeLink).where(InitiativeLink.kind == LinkKind.JOINT)).all()
+    if not rows:
+        return {}
+    ids = {r.initiative_id for r in rows} | {r.other_initiative_id for r in rows}
+    codes = dict(
+        session.exec(
+            select(Initiative.id, Initiative.code).where(col(Initiative.id).in_(ids))
+        ).all()
+    )
+    related: dict[int, list[str]] = defaultdict(list)
+    for r in rows:
+        related[r.initiative_id].append(codes[r.other_initiative_id])
+        related[r.other_initiative_id].append(codes[r.initiative_id])
+    return {k: sorted(set(v)) for k, v in related.items()}
+
+
+# --- partners: similar initiatives while filling in the form -----------------------------
+
+
+@dataclass(frozen=True)
+class SimilarInitiative:
+    initiative_id: int
+    code: str
+    title: str
+    organisation: str
+    areas: list[str]
+    start: date | None
+    end: date | None
+    target_groups: list[str]
+    score: float
+    explanation: str
+
+
+def similar_to_draft(
+    *,
+    session: Session,
+    actor: Principal | None,
+    draft: InitiativeDraft,
+    limit: int = 5,
+    exclude_id: int | None = None,
+) -> list[SimilarInitiative]:
+    """The closest existing initiatives to a draft, and why. A partner sees published
+    initiatives and their own organisation's; staff see all."""
+    if actor is None:
+        raise PermissionDenied(_("Please sign in first."))
+    if not draft.title.strip() and not draft.description.strip():
+        return []
+    index = registry_index(session)
+    record = record_of_draft(draft, key=str(exclude_id) if exclude_id else "draft")
+    positions = index.query(record, limit=max(limit * 4, 20))
+    visible = [
+        n
+        for n in positions
+        if actor.is_staff
+        or index.states[n] == ReviewState.PUBLISHED.value
+        or _own(session, actor, index.keys[n])
+    ]
+    scored = [s for s in index.score_against(record, visible) if s.score >= warn_threshold()]
+    scored.sort(key=lambda s: -s.score)
+    scored = scored[:limit]
+    if not scored:
+        return []
+    ids = [int(s.key_b) for s in scored]
+    rows = {
+        i.id: (i, name)
+        for i, name in session.exec(
+            select(Initiative, Organisation.name)
+            .join(Organisation, col(Organisation.id) == Initiative.lead_organisation_id)
+            .where(col(Initiative.id).in_(ids))
+        ).all()
+    }
+    records = {int(r.key): r for r in _records(session, [rows[i][0] for i in ids if i in rows])}
+    out = []
+    for s in scored:
+        found = rows.get(int(s.key_b))
+        if found is None:
+            continue
+        initiative, organisation = found
+        r = records[int(s.key_b)]
+        out.append(
+            SimilarInitiative(
+                initiative_id=initiative.id or 0,
+                code=initiative.code,
+                title=initiative.title,
+                organisation=organisation,
+                areas=sorted(r.areas),
+                start=r.start,
+                end=r.end,
+                target_groups=sorted(r.target_groups),
+                score=s.score,
+                explanation=s.explanation,
+            )
+        )
+    return out
+
+
+def _own(session: Session, actor: Principal, key: str) -> bool:
+    lead = session.exec(select(Initiative.lead_organisation_id).where(Initiative.id == int(key)))
+    return lead.first() == actor.organisation_id
+
+
+def note_overlap_response(
+    *,
+    session: Session,
+    actor: Principal | None,
+    initiative_id: int,
+    shown_ids: Sequence[int],
+    related_ids: Sequence[int],
+    note: str = "",
+) -> int:
+    """Store what the partner said about the similar initiatives they were shown: which
+    are related (linked), and how theirs differs from the others. Returns rows written."""
+    from initiatives.service import get_initiative, require_lead
+
+    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
+    actor = require_lead(session, actor, initiative, "answer overlap warning")
+    note = note.strip()[:2000]
+    written = 0
+    for other_id in dict.fromkeys([*shown_ids, *related_ids]):
+        other = session.get(Initiative, other_id)
+        if other is None or other_id == initiative_id:
+            continue
+        related = other_id in related_ids
+        if not related and not note:
+            continue
+        row = OverlapNote(
+            initiative_id=initiative_id,
+            other_initiative_id=other_id,
+            related=related,
+            note=note,
+            author=actor.label,
+        )
+        session.add(row)
+        session.flush()
+        record_change(
+            session=session,
+            actor=actor,
+            action="overlap_note",
+            entity_type="overlap_note",
+            entity_id=row.id,
+            after=snapshot(row),
+            summary=f"{initiative.code} / {other.code}",
+        )
+        if related:
+            _link(session, actor, initiative, other, LinkKind.RELATED)
+        written += 1
+    session.commit()
+    return written
+
+
+def notes_for_pair(
+    *, session: Session, actor: Principal | None, a: int, b: int
+) -> list[OverlapNote]:
+    require_staff(actor)
+    return list(
+        session.exec(
+            select(OverlapNote).where(
+                or_(
+                    (col(OverlapNote.initiative_id) == a)
+                    & (col(OverlapNote.other_initiative_id) == b),
+                    (col(OverlapNote.initiative_id) == b)
+                    & (col(OverlapNote.other_initiative_id) == a),
+                )
+            )
+        ).all()
+    )
+
+
+# --- coverage -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    categories: list[str]
+    areas: list[str]  # the country code first, then districts
+    counts: dict[tuple[str, str], int]
+
+
+def coverage(*, session: Session, actor: Principal | None) -> Coverage:
+    """How many live initiatives act per category and district (municipalities count for
+    their district; national initiatives in the country column)."""
+    require_staff(actor)
+    tree = area_tree(session)
+    rows = session.exec(
+        select(Initiative.id, Initiative.category, InitiativeArea.area_code)
+        .join(InitiativeArea, col(InitiativeArea.initiative_id) == Initiative.id)
+        .where(col(Initiative.review_state).in_(list(INDEXED_STATES)))
+    ).all()
+    seen: set[tuple[int, str, str]] = set()
+    for initiative_id, category, code in rows:
+        level = tree.level(code)
+        column = code if level in {"country", "district"} else tree.district_of(code) or code
+        seen.add((initiative_id or 0, category, column))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for _id, category, column in seen:
+        counts[(category, column)] += 1
+    districts = sorted(c for c, parent in tree.parents.items() if parent == tree.country)
+    categories = sorted({c for c, _a in counts})
+    return Coverage(categories=categories, areas=[tree.country, *districts], counts=dict(counts))
+
+
+# --- batch check of a file ------------------------------------------------------------------
+
+FILE_COLUMNS = ("id", "title")
+
+
+def read_overlap_file(data: bytes, *, filename: str = "") -> list[OverlapRecord]:
+    """Records from a file in the registry exchange format (only id and title required).
+
+    Raises InvalidInput with a message an operator can act on; never a traceback."""
+    from initiatives.exchange import _area_code, _split, parse_date, read_table
+
+    header, rows = read_table(data, filename=filename)
+    missing = [c for c in FILE_COLUMNS if c not in header]
+    if missing:
+        shown = ", ".join(h for h in header[:6] if h) or "-"
+        raise InvalidInput(
+            _(
+                "The file has no column {missing} (columns found: {found}). The first row "
+                "must name the columns, separated by commas or semicolons, in UTF-8."
+            ).format(missing=", ".join(missing), found=shown)
+        )
+    position = {name: n for n, name in enumerate(header)}
+
+    def cell(values: list[Any], name: str) -> str:
+        n = position.get(name)
+        return "" if n is None or n >= len(values) or values[n] is None else str(values[n]).strip()
+
+    def day(values: list[Any], name: str, number: int) -> date | None:
+        try:
+            return parse_date(cell(values, name))
+        except ValueError:
+            raise InvalidInput(
+                _("Row {row}, column {column}: '{value}' is not a date (use 2020-03-20).").format(
+                    row=number, column=name, value=cell(values, name)
+                )
+            ) from None
+
+    records: list[OverlapRecord] = []
+    seen: set[str] = set()
+    for number, values in rows:
+        key = cell(values, "id")
+        if not key:
+            raise InvalidInput(_("Row {row}: the id is empty.").format(row=number))
+        if key in seen:
+            raise InvalidInput(
+                _("Row {row}: the id '{id}' appears twice.").format(row=number, id=key)
+            )
+        seen.add(key)
+        records.append(
+            OverlapRecord(
+                key=key,
+                title=cell(values, "title"),
+                description=cell(values, "description"),
+                organisation=cell(values, "organisation").lower(),
+                category=cell(values, "category"),
+                target_groups=frozenset(_split(cell(values, "target_groups"))),
+                areas=frozenset(_area_code(a, "PT") for a in _split(cell(values, "areas"))),
+                start=day(values, "start_date", number),
+                end=day(values, "end_date", number),
+            )
+        )
+    return records
+
+
+def batch_overlaps(
+    records: Sequence[OverlapRecord],
+    *,
+    tree: AreaTree,
+    min_score: float,
+    against: Sequence[OverlapRecord] = (),
+) -> list[PairScore]:
+    """Overlapping pairs inside ``records`` and, when given, between them and ``against``
+    (the registry; its keys are prefixed ``registry:``). Highest score first."""
+    if len(records) + len(against) < 2:
+        raise InvalidInput(
+            _("The file has {n} row(s): at least two initiatives are needed to compare.").format(
+                n=len(records)
+            )
+        )
+    ours = {r.key for r in records}
+    theirs = [OverlapRecord(**{**r.__dict__, "key": f"registry:{r.key}"}) for r in against]
+    index = OverlapIndex.build([*records, *theirs], tree, top_k=top_k())
+    pairs = index.find_pairs(min_score)
+    return [p for p in pairs if p.key_a in ours or p.key_b in ours]

@@ -1,0 +1,119 @@
+"""Staff: overlapping initiatives (pairs and groups, with reasons), decisions, coverage."""
+
+import streamlit as st
+
+from hub.auth import STAFF_ROLES
+from hub.db import session_scope
+from hub.i18n import _, get_language
+from hub.ui import get_engine, require_role, save_and_rerun
+from hub.widgets import coverage_grid, overlap_pairs_table, side_by_side
+from initiatives.models import Initiative
+from initiatives.overlap import (
+    coverage,
+    decide_pair,
+    find_overlaps,
+    initiative_titles,
+    notes_for_pair,
+    overlap_groups,
+)
+from initiatives.overlap_models import DECISION_LABELS, Decision
+from initiatives.queries import form_choices
+from initiatives.service import draft_of
+
+principal = require_role(*STAFF_ROLES)
+
+PICK_KEY = "overlaps_pick"
+DECISION_FORM = "overlaps_decision"
+SHOWN = 200
+
+st.title(_("Overlapping initiatives"))
+engine = get_engine()
+with session_scope(engine) as session:
+    pairs = find_overlaps(session=session, actor=principal)
+    choices = form_choices(session=session, language=get_language())
+    grid = coverage(session=session, actor=principal)
+    titles = initiative_titles(
+        session, {i for p in pairs for i in (p.initiative_a_id, p.initiative_b_id)}
+    )
+
+pairs_tab, groups_tab, coverage_tab = st.tabs([_("Pairs"), _("Groups"), _("Coverage")])
+with pairs_tab:
+    st.caption(
+        _(
+            "{n} possible overlaps, highest score first. Decided pairs come back only when "
+            "one of the two initiatives changes."
+        ).format(n=len(pairs))
+    )
+    if not pairs:
+        st.success(_("No overlapping initiatives found."), icon=":material/task_alt:")
+    else:
+        overlap_pairs_table(pairs[:SHOWN], titles)
+        by_key = {(p.initiative_a_id, p.initiative_b_id): p for p in pairs[:SHOWN]}
+        picked = st.selectbox(
+            _("Compare"),
+            list(by_key),
+            key=PICK_KEY,
+            format_func=lambda k: f"{by_key[k].score:.2f} · {titles[k[0]]} / {titles[k[1]]}",
+        )
+        pair = by_key[picked]
+        st.info(_("Why: {explanation}").format(explanation=pair.explanation))
+        with session_scope(engine) as session:
+            first = draft_of(session, session.get(Initiative, pair.initiative_a_id))
+            second = draft_of(session, session.get(Initiative, pair.initiative_b_id))
+            notes = notes_for_pair(
+                session=session, actor=principal, a=pair.initiative_a_id, b=pair.initiative_b_id
+            )
+        for note in notes:
+            st.caption(
+                _("Partner's note: {note}").format(
+                    note=(_("related") if note.related else "") + " " + note.note
+                )
+            )
+        side_by_side(first, second, choices=choices)
+        form_key = f"{DECISION_FORM}_{picked[0]}_{picked[1]}"
+        with st.form(form_key):
+            decision = st.radio(
+                _("Decision"),
+                list(Decision),
+                format_func=lambda d: _(DECISION_LABELS[d]),
+                key=f"{form_key}_decision",
+            )
+            keep = st.radio(
+                _("For a duplicate, keep"),
+                list(picked),
+                format_func=titles.__getitem__,
+                key=f"{form_key}_keep",
+            )
+            reason = st.text_area(_("Reason"), key=f"{form_key}_reason")
+            decided = st.form_submit_button(_("Record decision"), type="primary")
+        if decided:
+            save_and_rerun(
+                _("Decision recorded."),
+                form_key,
+                lambda s: decide_pair(
+                    session=s,
+                    actor=principal,
+                    initiative_a_id=picked[0],
+                    initiative_b_id=picked[1],
+                    decision=decision,
+                    reason=reason,
+                    keep_id=keep,
+                ),
+            )
+
+with groups_tab:
+    groups = overlap_groups(pairs)
+    if not groups:
+        st.caption(_("No groups."))
+    for number, group in enumerate(groups[:50], start=1):
+        st.markdown(
+            _("**Group {n}** ({count} initiatives): {titles}").format(
+                n=number,
+                count=len(group),
+                titles="; ".join(titles.get(i, str(i)) for i in group),
+            )
+        )
+
+with coverage_tab:
+    st.caption(_("How many initiatives act per category and district (national: whole country)."))
+    coverage_grid(grid, choices=choices)
