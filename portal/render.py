@@ -1,0 +1,189 @@
+"""Rendering the public face: the plain HTML page (no JavaScript, small, printable,
+accessible), the Atom feed and the JSON open data. Pure functions of PortalContent.
+
+Jinja2 autoescapes every value; links from outside are scheme-checked again here (the
+feed ingester checked them once already) and summaries are reduced to plain text, so
+nothing from a feed can add markup, scripts or images to the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree as ET
+
+import nh3
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from hub.i18n import LANGUAGES, _, get_language, set_language
+from hub.urls import safe_http_url
+from initiatives.models import CHANNEL_LABELS, COST_LABELS, Channel, Cost, InitiativePublic
+from portal.content import PortalContent
+
+TEMPLATES = FileSystemLoader(str(Path(__file__).parent / "templates"))
+ATOM = "http://www.w3.org/2005/Atom"
+# issue 8: open data of the contacts directory, official answers and measures
+ANSWERS_LINKS = {
+    "contacts_json": "contacts.json",
+    "contacts_csv": "contacts.csv",
+    "answers_json": "answers.json",
+    "measures_json": "measures.json",
+}
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=TEMPLATES,
+        autoescape=select_autoescape(["j2", "html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["_"] = _
+    return environment
+
+
+_ENVIRONMENT = _environment()
+
+
+def plain_text(html: str) -> str:
+    return " ".join(nh3.clean(html or "", tags=set()).split())
+
+
+def when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def page_links(base: str, language: str, content: PortalContent | None) -> dict[str, str]:
+    params = content.query.as_params() if content else {}
+    other = "en" if language == "pt" else "pt"
+    suffix = "" if base.endswith("/") else "/"
+    return {
+        "self_base": base,
+        "other_language": f"{base}?{urlencode({**params, 'lang': other})}",
+        "feed": f"{base}{suffix}feed.xml",
+        "json": f"{base}{suffix}initiatives.json",
+        "csv": f"{base}{suffix}initiatives.csv",
+        **{key: f"{base}{suffix}{name}" for key, name in ANSWERS_LINKS.items()},
+    }
+
+
+def render_index(
+    content: PortalContent, *, base: str, demo: bool, generated_at: datetime, static: bool = False
+) -> str:
+    """The page in ``content.language``. ``static`` writes links for a static host
+    (index.html / index.en.html, no query strings)."""
+    previous = get_language()
+    set_language(content.language)
+    try:
+        language = content.language
+        other = "en" if language == "pt" else "pt"
+        links = page_links(base, language, content)
+        if static:
+            links.update(
+                {
+                    "self_base": "index.html" if language == "pt" else "index.en.html",
+                    "other_language": "index.en.html" if other == "en" else "index.html",
+                    "feed": "feed.xml",
+                    "json": "initiatives.json",
+                    "csv": "initiatives.csv",
+                    **ANSWERS_LINKS,
+                }
+            )
+        names = content.area_names
+
+        def page_link(number: int) -> str:
+            return f"{base}?{urlencode({**content.query.as_params(page=number), 'lang': language})}"
+
+        return _ENVIRONMENT.get_template("index.html.j2").render(
+            lang=language,
+            other_lang=other,
+            other_language_name=LANGUAGES[other],
+            content=content,
+            links=links,
+            demo=demo,
+            generated_at=generated_at,
+            channels=[(c.value, _(CHANNEL_LABELS[c])) for c in Channel],
+            when=when,
+            plain=plain_text,
+            safe_url=lambda url: safe_http_url(url or "", assume_https=False),
+            page_link=page_link,
+            area_list=lambda codes: ", ".join(names.get(c, c) for c in codes) or "—",
+            audience_list=lambda codes: (
+                ", ".join(content.audiences.get(c, c) for c in codes) or _("Everyone")
+            ),
+            channel_list=lambda channels: (
+                ", ".join(_(CHANNEL_LABELS[Channel(c)]) for c in channels) or "—"
+            ),
+            cost_label=lambda cost: _(COST_LABELS[Cost(cost)]),
+        )
+    finally:
+        set_language(previous)
+
+
+def render_atom(content: PortalContent, *, base: str, generated_at: datetime) -> bytes:
+    """Official stories and newly published support, newest first, as Atom 1.0."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": content.language})
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = _("Official information and support")
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = f"{base}feed.xml"
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = generated_at.astimezone(UTC).isoformat()
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": f"{base}feed.xml"})
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = _("Coordination office")
+    entries: list[tuple[datetime, dict[str, Any]]] = []
+    for _topic, stories in content.stories_by_topic:
+        for story in stories:
+            entries.append(
+                (
+                    story.first_seen_at,
+                    {
+                        "id": safe_http_url(story.link, assume_https=False)
+                        or "urn:sha1:" + hashlib.sha1(story.title.encode()).hexdigest(),  # noqa: S324
+                        "title": story.title,
+                        "link": safe_http_url(story.link, assume_https=False),
+                        "summary": plain_text(story.summary_html),
+                        "source": ", ".join(s.name for s in story.sources),
+                    },
+                )
+            )
+    for initiative in content.initiatives:
+        entries.append(
+            (
+                initiative.updated_at,
+                {
+                    "id": f"{base}initiatives/{initiative.code}",
+                    "title": initiative.title,
+                    "link": safe_http_url(initiative.link, assume_https=False),
+                    "summary": initiative.description,
+                    "source": initiative.organisation,
+                },
+            )
+        )
+    for moment, entry in sorted(entries, key=lambda pair: pair[0], reverse=True):
+        element = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        ET.SubElement(element, f"{{{ATOM}}}id").text = entry["id"]
+        ET.SubElement(element, f"{{{ATOM}}}title").text = entry["title"]
+        ET.SubElement(element, f"{{{ATOM}}}updated").text = moment.astimezone(UTC).isoformat()
+        if entry["link"]:
+            ET.SubElement(element, f"{{{ATOM}}}link", {"href": entry["link"]})
+        if entry["summary"]:
+            ET.SubElement(element, f"{{{ATOM}}}summary").text = entry["summary"][:1000]
+        source_author = ET.SubElement(element, f"{{{ATOM}}}author")
+        ET.SubElement(source_author, f"{{{ATOM}}}name").text = entry["source"] or "—"
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def initiatives_json(
+    initiatives: list[InitiativePublic], *, generated_at: datetime, demo: bool
+) -> bytes:
+    document = {
+        "generated_at": generated_at.astimezone(UTC).isoformat(),
+        "demo": demo,
+        "count": len(initiatives),
+        "initiatives": [i.model_dump(mode="json") for i in initiatives],
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
