@@ -26,7 +26,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: export HUB_DEMO_MODE ?= 1
 run: $(VENV)/.runtime ## Migrate, load demo data on first start, serve on 127.0.0.1:8501
 	$(BIN)/python -m hub init-db
-	$(BIN)/streamlit run hub_app.py --server.address $(HOST) --server.port $(PORT)
+	$(BIN)/streamlit run asgi_app.py --server.address $(HOST) --server.port $(PORT)
 
 test: $(VENV)/.dev ## Run the whole test suite (PostgreSQL tests need HUB_TEST_POSTGRES_URL)
 	$(BIN)/python -m pytest

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, func
+from sqlalchemy import JSON, Column, func, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hub.auth import SYSTEM_EMAIL, Principal, require_admin
@@ -44,7 +45,12 @@ def snapshot(record: Any) -> dict[str, Any]:
     return {key: _jsonable(value) for key, value in data.items() if key not in SECRET_FIELDS}
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # exact types: a StrEnum member still goes below
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -83,17 +89,51 @@ def record_change(
 ) -> AuditEntry:
     """Add an audit entry to the session; the caller's commit writes it with the change."""
     entry = AuditEntry(
-        actor_id=actor.account_id if actor else None,
-        actor_label=actor.label if actor else SYSTEM_EMAIL,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        summary=summary or ", ".join(changed_fields(before, after)),
-        before=before,
-        after=after,
+        **change_values(
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            summary=summary,
+        )
     )
     session.add(entry)
     return entry
+
+
+def change_values(
+    *,
+    actor: Principal | None,
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    summary: str = "",
+) -> dict[str, Any]:
+    """The columns of one audit entry (``record_change`` and ``record_changes``)."""
+    return {
+        "at": utcnow(),
+        "actor_id": actor.account_id if actor else None,
+        "actor_label": actor.label if actor else SYSTEM_EMAIL,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "summary": summary or ", ".join(changed_fields(before, after)),
+        "before": before,
+        "after": after,
+    }
+
+
+def record_changes(*, session: Session, changes: Sequence[dict[str, Any]]) -> None:
+    """Many audit entries (each from ``change_values``) in one batched INSERT, inside the
+    caller's transaction: a bulk import audits every record without building thousands
+    of ORM objects."""
+    if changes:
+        table = AuditEntry.__table__  # type: ignore[attr-defined]
+        session.execute(insert(table), list(changes))
 
 
 def list_entries(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from connectivity.areas import load_reference_areas
 from hub import settings
 from hub.db import check_connection, migrate, session_scope
 from hub.demo import database_is_empty, load_demo
@@ -16,6 +17,8 @@ def prepare_database(engine: Engine) -> int:
     """
     check_connection(engine)
     migrate(engine)
+    with session_scope(engine) as session:  # real reference geography, demo or not
+        load_reference_areas(session=session)
     if settings.demo_mode():
         with session_scope(engine) as session:
             if database_is_empty(session=session):

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from answers.demo import load_demo_answers
+from connectivity.areas import load_reference_areas
+from connectivity.demo import load_demo_indicators
+from feeds.demo import load_demo_feeds
 from hub.audit import record_change, snapshot
 from hub.auth import Role, hash_password
 from hub.settings import PROJECT_ROOT
+from initiatives.demo import load_demo_initiatives
 from partners.models import Account, Organisation, OrganisationDraft
 from partners.service import validate_organisation
 
@@ -49,6 +54,9 @@ def database_is_empty(*, session: Session) -> bool:
 def load_demo(*, session: Session) -> int:
     """Insert the demo organisations and accounts in one transaction; returns how many
     records were added. Records already present (same name / e-mail) are left alone."""
+    # Demo initiatives name areas: the reference geography must be there first (it is
+    # real data, loaded on every start; loading it again is a no-op).
+    load_reference_areas(session=session)
     added = 0
     by_key: dict[str, Organisation] = {}
     existing = {o.name.lower(): o for o in session.exec(select(Organisation)).all()}
@@ -100,4 +108,8 @@ def load_demo(*, session: Session) -> int:
         )
         added += 1
     session.commit()
+    added += load_demo_initiatives(session=session)  # through validation, like a form
+    added += load_demo_feeds(session=session)  # sample feeds, through parse-and-store
+    added += load_demo_indicators(session=session)  # synthetic, labelled demo
+    added += load_demo_answers(session=session)  # questions, measures, contacts (issue 8)
     return added

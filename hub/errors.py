@@ -37,3 +37,7 @@ class DatabaseUnavailable(HubError):
 
 class BackupError(HubError):
     """A backup could not be written or a restore file was refused."""
+
+
+class ExportError(HubError):
+    """Files could not be written where the operator asked."""

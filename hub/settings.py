@@ -103,6 +103,35 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_positive_int,
     ),
     Setting(
+        "HUB_CONFIRM_AFTER_DAYS",
+        "30",
+        "An active or planned initiative its partner has not confirmed or updated for this "
+        "many days is flagged as stale, and the partner is reminded.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_SMTP_HOST",
+        "",
+        "Mail server for reminders to partners. Empty: reminders appear only in the app.",
+    ),
+    Setting("HUB_SMTP_PORT", "587", "Mail server port.", _parse_positive_int),
+    Setting("HUB_SMTP_USER", "", "Mail server user name (empty: no login)."),
+    Setting("HUB_SMTP_PASSWORD", "", "Mail server password."),
+    Setting(
+        "HUB_SMTP_STARTTLS",
+        "true",
+        "Upgrade the mail connection with STARTTLS before logging in.",
+        _parse_bool,
+    ),
+    Setting("HUB_SMTP_FROM", "hub@localhost", "Sender address of the hub's e-mails."),
+    Setting(
+        "HUB_PUBLIC_CACHE_SECONDS",
+        "15",
+        "The public HTML page, feed and open data are re-rendered at most this often "
+        "(and only when the data changed).",
+        _parse_positive_int,
+    ),
+    Setting(
         "HUB_AUTH_MODE",
         "local",
         "local: accounts with passwords in our database. oidc: sign in through the "
@@ -110,7 +139,159 @@ SETTINGS: tuple[Setting, ...] = (
         "still comes from our accounts table (see 'Single sign-on').",
         lambda raw: _choice(raw, {"local", "oidc"}),
     ),
+    # --- feeds (issue 5) ---
+    Setting(
+        "HUB_RUN_SCHEDULER",
+        "true",
+        "Run the feed scheduler inside the app process (started once per process by "
+        "asgi_app.py). Turn it off on every replica but one, or everywhere when "
+        "`python -m hub worker` runs the scheduler as its own process.",
+        _parse_bool,
+    ),
+    Setting(
+        "HUB_FETCH_ALLOW_HOSTS",
+        "",
+        "Comma-separated host names or addresses the feed fetcher may reach although "
+        "they are private, loopback or link-local (refused by default, after DNS, on "
+        "every redirect). Example: 127.0.0.1,feeds.intranet.local",
+        lambda raw: frozenset(h.strip().lower() for h in raw.split(",") if h.strip()),
+    ),
+    Setting(
+        "HUB_FETCH_MAX_BYTES",
+        "15728640",
+        "Largest feed the fetcher reads, measured after decompression (15 MiB).",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FETCH_CONNECT_TIMEOUT_SECONDS",
+        "10",
+        "How long the fetcher waits to connect to a feed's server.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FETCH_TIMEOUT_SECONDS",
+        "20",
+        "How long the fetcher waits for each read from a feed's server.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FETCH_DEADLINE_SECONDS",
+        "60",
+        "Hard limit on one feed fetch, redirects and download included; a server that "
+        "drips bytes is cut off here.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FETCH_CONCURRENCY",
+        "16",
+        "How many feeds are fetched at once.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FETCH_PER_HOST",
+        "2",
+        "How many feeds of the same host are fetched at once (politeness; one slow host "
+        "cannot hold every slot).",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FEED_BACKOFF_MAX_HOURS",
+        "24",
+        "Longest wait between polls of a failing feed (the wait doubles with each "
+        "failure; polling never stops for good).",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_SCHEDULER_TICK_SECONDS",
+        "60",
+        "How often the scheduler looks for feeds that are due.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_FEED_TOPIC_RULES",
+        "",
+        "JSON file of keyword rules (Portuguese and English) that assign topics to feed "
+        "items. Empty means data/feeds/topic_rules.json.",
+    ),
+    # --- connectivity (issue 7) ---
+    Setting(
+        "HUB_COUNTRY_CODE",
+        "PT",
+        "ISO 3166-1 alpha-2 code of the country the hub serves. The reference areas in "
+        "data/geo/ are loaded under a country area with this code.",
+        lambda raw: _country_code(raw),
+    ),
+    # --- registry exchange (issue 3) ---
+    Setting(
+        "HUB_IATI_REPORTING_ORG_REF",
+        "",
+        "IATI organisation identifier of the coordination office (see org-id.guide, e.g. "
+        "PT-NIPC-600000000): the reporting-org of the IATI export and the prefix of every "
+        "iati-identifier. The IATI export refuses to run while it is empty.",
+    ),
+    Setting(
+        "HUB_IATI_REPORTING_ORG_NAME",
+        "Crisis-response coordination office",
+        "Name of the coordination office as the IATI export's reporting-org states it.",
+    ),
+    # --- overlap detection (issue 4) ---
+    Setting(
+        "HUB_OVERLAP_THRESHOLD",
+        "0.5",
+        "Score (0 to 1) from which two initiatives are listed as a possible overlap on the "
+        "staff Overlaps page and by `python -m hub overlaps`.",
+        lambda raw: _parse_fraction(raw),
+    ),
+    Setting(
+        "HUB_OVERLAP_WARN_THRESHOLD",
+        "0.3",
+        "Score (0 to 1) from which an existing initiative is shown to a partner as similar "
+        "while they fill in a new one (lower than the staff threshold: a hint, not a verdict).",
+        lambda raw: _parse_fraction(raw),
+    ),
+    Setting(
+        "HUB_OVERLAP_TOP_K",
+        "40",
+        "How many nearest initiatives the overlap search considers per initiative.",
+        _parse_positive_int,
+    ),
+    # --- official answers (issue 8) ---
+    Setting(
+        "HUB_ANSWER_REVIEW_DAYS",
+        "30",
+        "A published answer not reviewed for this many days is flagged to staff for "
+        "re-review with its authority.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_QUESTIONS_PER_HOUR",
+        "5",
+        "Questions one client (address, else browser session) may send per hour through "
+        "the public form (up to 3 at once).",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_QUESTIONS_GLOBAL_PER_HOUR",
+        "600",
+        "Questions everyone together may send per hour: the cap that holds a flood from "
+        "many addresses.",
+        _parse_positive_int,
+    ),
 )
+
+
+def _parse_fraction(raw: str) -> float:
+    value = float(raw.strip())
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("expected a number between 0 and 1, such as 0.8")
+    return value
+
+
+def _country_code(raw: str) -> str:
+    value = raw.strip().upper()
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError("expected a two-letter ISO country code, such as PT")
+    return value
 
 
 def _choice(raw: str, allowed: set[str]) -> str:

@@ -10,22 +10,26 @@ relied on hub_app.py would let an anonymous visitor into ``/staff_accounts``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import NoReturn
 
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from hub import settings
 from hub.auth import Principal, Role
 from hub.bootstrap import prepare_database
 from hub.db import make_engine, session_scope
-from hub.errors import DatabaseUnavailable
+from hub.errors import DatabaseUnavailable, HubError, StaleRecord
 from hub.i18n import LANGUAGES, _, get_language, set_language
 from hub.records import utcnow
 from hub.settings import SettingsError
 from hub.text import escape_markdown
 from partners.models import OrganisationPublic
+from portal.content import PortalContent
+from portal.content import PublicQuery as PortalQuery
 
 # Session-state keys, one place.
 PRINCIPAL_KEY = "hub_principal"
@@ -251,6 +255,7 @@ def public_organisations() -> list[OrganisationPublic]:
 
 def clear_public_caches() -> None:
     _public_organisations.clear()
+    _public_content.clear()
 
 
 def md(text: str) -> str:
@@ -289,3 +294,54 @@ def reload_button(form_key: str) -> None:
     if st.button(_("Reload the record"), key=f"reload_{form_key}", icon=":material/refresh:"):
         reset_form(form_key)
         st.rerun()
+
+
+def save_and_rerun(success: str, form_key: str, write: Callable[[Session], object]) -> None:
+    """Run one write in its own short session. On success forget the form and rerun with
+    ``success`` shown; on a domain error show its message (and a reload button when
+    someone else saved first). Nothing is half-written: services commit all or nothing."""
+    try:
+        with session_scope(get_engine()) as session:
+            write(session)
+    except StaleRecord as err:
+        st.error(str(err))
+        reload_button(form_key)
+    except HubError as err:
+        st.error(str(err))
+    else:
+        clear_public_caches()
+        reset_form(form_key)
+        flash(success)
+        st.rerun()
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=256)
+def _public_content(url: str, query: PortalQuery, language: str) -> PortalContent:
+    from portal.content import gather
+
+    with session_scope(_engine_for(url)) as session:
+        return gather(session=session, query=query, language=language)
+
+
+def public_content(query: PortalQuery, language: str) -> PortalContent:
+    """What the public page shows; shared by every visitor asking the same thing."""
+    get_engine()
+    return _public_content(settings.database_url(), query, language)
+
+
+# --- who is asking, for rate limits (issue 8) --------------------------------------------
+
+CLIENT_ID_KEY = "hub_client_id"
+
+
+def client_identifier() -> str:
+    """The connection's address when Streamlit knows it, else a random id for this
+    browser session (tests, some proxies). Services store only a hash of it."""
+    import secrets
+
+    address = getattr(st.context, "ip_address", None)
+    if isinstance(address, str) and address:  # AppTest gives a mock object here
+        return f"ip:{address}"
+    if CLIENT_ID_KEY not in st.session_state:
+        st.session_state[CLIENT_ID_KEY] = secrets.token_hex(16)
+    return f"session:{st.session_state[CLIENT_ID_KEY]}"

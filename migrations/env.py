@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import hub.models_registry  # noqa: F401 - registers every table on SQLModel.metadata
+from answers.search import include_name as answers_include_name
 from hub.db import make_engine
 
 target_metadata = SQLModel.metadata
@@ -19,6 +20,10 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # Full-text search objects made by raw DDL in 0006_answers (SQLite FTS5
+            # tables, PostgreSQL generated tsvector columns and their GIN indexes) are
+            # not in the models: autogenerate must not offer to drop them.
+            include_name=answers_include_name,
         )
         context.run_migrations()
 

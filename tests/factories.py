@@ -58,3 +58,27 @@ def make_principal(
     if role is Role.PARTNER and organisation is None:
         organisation = make_organisation(session)
     return principal_for(make_account(session, role=role, organisation=organisation, **overrides))
+
+
+def initiative_draft(organisation: Organisation, **overrides: Any) -> Any:
+    """A valid draft led by ``organisation``."""
+    from datetime import date
+
+    from initiatives.models import Channel, InitiativeDraft
+
+    values: dict[str, Any] = {
+        "title": f"Free mobile data for health workers {next(_counter)}",
+        "description": "Extra mobile data at no cost for doctors and nurses during the emergency.",
+        "lead_organisation_id": organisation.id,
+        "category": "connectivity",
+        "target_groups": ["health_professionals"],
+        "areas": ["PT-11", "1106"],
+        "channels": [Channel.ONLINE, Channel.PHONE],
+        "planned_start": date(2020, 3, 20),
+        "planned_end": date(2020, 6, 30),
+        "people_targeted": 1000,
+        "link": "https://example.pt/dados",
+        "contact_email": "contacto@example.pt",
+    }
+    values.update(overrides)
+    return InitiativeDraft(**values)

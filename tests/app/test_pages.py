@@ -16,22 +16,52 @@ ALL_PAGES = [
     "login",
     "account",
     "partner_home",
+    "partner_initiatives",
     "staff_home",
+    "staff_review",
+    "staff_registry",
+    "staff_overlaps",
     "staff_partners",
+    "staff_gaps",
     "staff_accounts",
     "staff_audit",
+    "staff_feeds",
+    "staff_feed_review",
+    "staff_questions",
+    "staff_directory",
 ]
 ALLOWED: dict[Role | None, set[str]] = {
     None: {"public_home", "login"},
-    Role.PARTNER: {"public_home", "partner_home", "account"},
-    Role.STAFF: {"public_home", "staff_home", "staff_partners", "account"},
+    Role.PARTNER: {"public_home", "partner_home", "partner_initiatives", "account"},
+    Role.STAFF: {
+        "public_home",
+        "staff_home",
+        "staff_review",
+        "staff_registry",
+        "staff_overlaps",
+        "staff_partners",
+        "staff_gaps",
+        "account",
+        "staff_feeds",
+        "staff_feed_review",
+        "staff_questions",
+        "staff_directory",
+    },
     Role.ADMIN: {
         "public_home",
         "staff_home",
+        "staff_review",
+        "staff_registry",
+        "staff_overlaps",
         "staff_partners",
+        "staff_gaps",
         "account",
         "staff_accounts",
         "staff_audit",
+        "staff_feeds",
+        "staff_feed_review",
+        "staff_questions",
+        "staff_directory",
     },
 }
 REFUSALS = ("Please sign in to see this page.", "Your account does not give access to this page.")
@@ -88,5 +118,5 @@ def test_anonymous_start_page_is_the_public_information(
     app = open_app(None).run()
     shown = texts(app)
     assert "Official information and support" in shown
-    assert "Direção-Geral da Saúde" in shown  # demo content
+    assert "Linha SNS 24 reforçada" in shown  # a published demo initiative
     assert "Demo data" in shown

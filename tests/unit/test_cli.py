@@ -73,8 +73,9 @@ def test_create_user_for_an_organisation(sqlite_url: str) -> None:
 
 def test_cli_speaks_the_default_language(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUB_DEFAULT_LANGUAGE", "pt")
-    result = runner.invoke(app, ["create-user", "--email", "x@example.pt", "--name", "X",
-                                 "--password", "short"])
+    result = runner.invoke(
+        app, ["create-user", "--email", "x@example.pt", "--name", "X", "--password", "short"]
+    )
     assert result.exit_code == 1 and "Palavra-passe" in result.output
 
 
@@ -160,3 +161,13 @@ def test_unopenable_sqlite_file_gives_a_clear_message(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Cannot open the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_remind_command_reports_what_it_did(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DEMO_MODE", "1")
+    assert runner.invoke(app, ["init-db"]).exit_code == 0
+    result = runner.invoke(app, ["remind"])
+    assert result.exit_code == 0, result.output
+    assert "reminders written" in result.output

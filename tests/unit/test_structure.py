@@ -15,7 +15,8 @@ from pathlib import Path
 from hub.settings import PROJECT_ROOT
 
 GUARDS = {"allow_public", "require_signed_in", "require_role"}
-STREAMLIT_ALLOWED = {"hub_app.py", "hub/ui.py", "hub/widgets.py"}
+# asgi_app.py: the st.App entry point whose lifespan starts the feed scheduler.
+STREAMLIT_ALLOWED = {"hub_app.py", "asgi_app.py", "hub/ui.py", "hub/widgets.py"}
 PAGES = sorted((PROJECT_ROOT / "pages").glob("*.py"))
 
 
