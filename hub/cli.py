@@ -346,6 +346,20 @@ def export_initiatives_command(
     typer.echo(f"Exported {exported.count} initiatives to {out} ({len(exported.data):,} bytes).")
 
 
+@app.command("export-public")
+@friendly_errors
+def export_public_command(
+    outdir: Annotated[Path, typer.Argument(help="Folder for index.html, feed.xml and open data.")],
+) -> None:
+    """Write the public page and open data as static files for any static host."""
+    from portal.export import export_public
+
+    engine = make_engine()
+    sizes = export_public(engine, outdir)
+    for name, size in sizes.items():
+        typer.echo(f"{outdir / name}  {size:,} bytes")
+
+
 @app.command("remind")
 @friendly_errors
 def remind() -> None:

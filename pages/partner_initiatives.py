@@ -7,7 +7,13 @@ from hub.auth import Role
 from hub.db import session_scope
 from hub.i18n import _, get_language
 from hub.ui import get_engine, require_role, reset_form, save_and_rerun, shown_version
-from hub.widgets import initiative_fields, initiative_table, progress_form, similar_initiatives
+from hub.widgets import (
+    initiative_fields,
+    initiative_import,
+    initiative_table,
+    progress_form,
+    similar_initiatives,
+)
 from initiatives.models import InitiativeDraft, ReviewState
 from initiatives.overlap import note_overlap_response, similar_to_draft
 from initiatives.queries import RegistryFilter, form_choices, search_registry
@@ -25,6 +31,7 @@ from initiatives.service import (
 principal = require_role(Role.PARTNER)
 
 NEW_FORM = "partner_new_initiative"
+IMPORT_KEY = "partner_import"
 EDIT_FORM = "partner_edit_initiative"
 PICK_KEY = "partner_initiative_pick"
 READ_KEY = "partner_notifications_read"
@@ -50,6 +57,7 @@ if rows:
     initiative_table(rows, choices=choices)
 else:
     st.info(_("Your organisation has no initiatives yet. Describe the first one below."))
+initiative_import(key=IMPORT_KEY, actor=principal, organisation_id=principal.organisation_id)
 
 
 new_tab, edit_tab = st.tabs([_("New initiative"), _("Update an initiative")])

@@ -10,7 +10,13 @@ from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _, get_language
 from hub.ui import get_engine, require_role, save_and_rerun, shown_version
-from hub.widgets import initiative_fields, initiative_table, registry_filters
+from hub.widgets import (
+    initiative_exports,
+    initiative_fields,
+    initiative_import,
+    initiative_table,
+    registry_filters,
+)
 from initiatives.queries import form_choices, freshness_counts, search_registry
 from initiatives.service import draft_of, get_initiative, history, update_initiative
 
@@ -21,6 +27,8 @@ PAGE_KEY = "registry_page"
 PICK_KEY = "registry_pick"
 EDIT_FORM = "registry_edit"
 PAGE_SIZE = 50
+IMPORT_KEY = "registry_import"
+EXPORT_KEY = "registry_export"
 
 st.title(_("Registry of initiatives"))
 engine = get_engine()
@@ -32,6 +40,15 @@ left, right = st.columns(2)
 left.metric(_("Published, past their end date"), fresh["past_end"])
 right.metric(_("Published, not confirmed recently"), fresh["unconfirmed"])
 
+initiative_import(key=IMPORT_KEY, actor=principal, organisation_id=None)
+with st.expander(_("Export the whole registry"), icon=":material/download:"):
+    st.caption(
+        _(
+            "Every state, with contact e-mails: for the office only. The public open "
+            "data has published initiatives and public fields only."
+        )
+    )
+    initiative_exports(key=EXPORT_KEY, actor=principal, include_all=True)
 with st.expander(_("Filters and sorting"), expanded=True, icon=":material/filter_list:"):
     filters = registry_filters(key=FILTERS_KEY, choices=choices, with_organisation=True)
 

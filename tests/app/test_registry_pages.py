@@ -78,3 +78,50 @@ def test_review_queue_shows_the_demo_submissions(open_app: Opener) -> None:
     staff.switch_page("pages/staff_review.py").run()
     assert not staff.exception
     assert staff.metric[0].value == "2"  # two demo initiatives are waiting
+
+
+CSV_HEADER = (
+    "id,title,description,organisation,participating_organisations,category,target_groups,"
+    "areas,channels,start_date,end_date,status,people_targeted,people_reached,link,contact_email\n"
+)
+
+
+def test_partner_imports_a_spreadsheet_and_bad_rows_are_reported(
+    open_app: Opener, demo_url: str
+) -> None:
+    partner = open_app(Role.PARTNER).run()
+    partner.switch_page("pages/partner_initiatives.py").run()
+    bad = CSV_HEADER + (
+        "IMP-1,Apoio escolar por telefone,,,,education,students_teachers,PT-11,phone,"
+        "2020-04-01,2020-06-30,active,100,,https://example.pt,\n"
+        "IMP-2,Datas trocadas,,,,education,,PT-11,,2020-06-30,2020-04-01,planned,,,,\n"
+    )
+    partner.file_uploader(key="partner_import_file").set_value(
+        ("iniciativas.csv", bad.encode(), "text/csv")
+    ).run()
+    partner.button(key="partner_import_go").click().run()
+    assert not partner.exception
+    shown = texts(partner)
+    assert "Nothing was imported" in shown or "nothing was imported" in shown.lower(), shown
+    assert stored(demo_url, "Apoio escolar por telefone") is None  # all or nothing
+    problems = partner.dataframe[-1].value
+    assert list(problems.iloc[:, 0]) == [3] and "end_date" in str(problems.iloc[0, 1]) + str(
+        problems.iloc[0, 2]
+    )
+
+    partner.checkbox(key="partner_import_valid_only").check().run()
+    partner.button(key="partner_import_go").click().run()
+    created = stored(demo_url, "Apoio escolar por telefone")
+    assert created is not None
+    assert created.lead_organisation_id == partner.session_state["hub_principal"].organisation_id
+
+
+def test_staff_export_offers_every_format(open_app: Opener) -> None:
+    staff = open_app(Role.STAFF).run()
+    staff.switch_page("pages/staff_registry.py").run()
+    staff.selectbox(key="registry_export_format").set_value("xlsx")
+    staff.button(key="registry_export_prepare").click().run()
+    assert not staff.exception
+    assert any(
+        "registry" in b.label.lower() or ".xlsx" in b.label for b in staff.get("download_button")
+    )

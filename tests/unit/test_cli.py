@@ -171,3 +171,20 @@ def test_remind_command_reports_what_it_did(
     result = runner.invoke(app, ["remind"])
     assert result.exit_code == 0, result.output
     assert "reminders written" in result.output
+
+
+def test_export_public_writes_the_static_site(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DEMO_MODE", "1")
+    assert runner.invoke(app, ["init-db"]).exit_code == 0
+    out = tmp_path / "site"
+    result = runner.invoke(app, ["export-public", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("index.html", "index.en.html", "feed.xml", "initiatives.json", "initiatives.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert "Linha SNS 24 reforçada" in (out / "index.html").read_text(encoding="utf-8")
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    refused = runner.invoke(app, ["export-public", str(blocked / "sub")])
+    assert refused.exit_code == 1 and "Cannot create" in refused.output
