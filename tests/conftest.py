@@ -22,6 +22,9 @@ from sqlmodel import Session
 from hub.db import make_engine, migrate
 from hub.i18n import set_language
 
+# A real SMTP server fixture (aiosmtpd on 127.0.0.1) for any test that sends mail.
+pytest_plugins = ["tests.smtp_server"]
+
 POSTGRES_ENV = "HUB_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

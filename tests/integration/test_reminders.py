@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from connectivity.areas import load_reference_areas
@@ -19,35 +16,7 @@ from initiatives.freshness import send_freshness_reminders
 from initiatives.models import Initiative, Notification, ReviewState, Status
 from initiatives.service import approve, create_initiative
 from tests.factories import initiative_draft, make_account, make_organisation, make_principal
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("HUB_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("HUB_SMTP_PORT", str(port))
-    monkeypatch.setenv("HUB_SMTP_STARTTLS", "false")
-    monkeypatch.setenv("HUB_SMTP_FROM", "hub@example.pt")
-    yield inbox
-    controller.stop()
+from tests.smtp_server import Inbox, free_port
 
 
 def stale_published(session: Session, **overrides: Any) -> Initiative:
