@@ -4,15 +4,11 @@ import streamlit as st
 
 from hub.auth import Role
 from hub.db import session_scope
-from hub.errors import HubError, StaleRecord
 from hub.i18n import _
 from hub.ui import (
-    clear_public_caches,
-    flash,
     get_engine,
-    reload_button,
     require_role,
-    reset_form,
+    save_and_rerun,
     shown_version,
 )
 from hub.widgets import organisation_fields
@@ -47,22 +43,14 @@ with st.form(PROFILE_FORM):
     saved = st.form_submit_button(_("Save profile"), type="primary")
 
 if saved:
-    try:
-        with session_scope(get_engine()) as session:
-            update_organisation(
-                session=session,
-                actor=principal,
-                organisation_id=principal.organisation_id,
-                draft=draft,
-                expected_version=version,
-            )
-    except StaleRecord as err:
-        st.error(str(err))
-        reload_button(PROFILE_FORM)
-    except HubError as err:
-        st.error(str(err))
-    else:
-        clear_public_caches()
-        reset_form(PROFILE_FORM)
-        flash(_("Saved."))
-        st.rerun()
+    save_and_rerun(
+        _("Saved."),
+        PROFILE_FORM,
+        lambda s: update_organisation(
+            session=s,
+            actor=principal,
+            organisation_id=principal.organisation_id or 0,
+            draft=draft,
+            expected_version=version,
+        ),
+    )

@@ -18,15 +18,15 @@ from feeds.service import (
 )
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
-from hub.errors import HubError, StaleRecord
+from hub.errors import HubError
 from hub.i18n import _
 from hub.ui import (
     clear_public_caches,
     flash,
     get_engine,
-    reload_button,
     require_role,
     reset_form,
+    save_and_rerun,
     shown_version,
 )
 from hub.widgets import source_fields
@@ -149,35 +149,30 @@ if rows:
         save, toggle = st.columns(2)
         saved = save.form_submit_button(_("Save changes"), type="primary")
         toggled = toggle.form_submit_button(_("Disable") if source.enabled else _("Enable"))
-    if saved or toggled:
-        try:
-            with session_scope(get_engine()) as session:
-                if saved:
-                    update_source(
-                        session=session,
-                        actor=principal,
-                        source_id=picked_id,
-                        draft=edited,
-                        expected_version=version,
-                    )
-                else:
-                    set_source_enabled(
-                        session=session,
-                        actor=principal,
-                        source_id=picked_id,
-                        enabled=not source.enabled,
-                        expected_version=version,
-                    )
-        except StaleRecord as err:
-            st.error(str(err))
-            reload_button(form_key)
-        except HubError as err:
-            st.error(str(err))
-        else:
-            clear_public_caches()
-            reset_form(form_key)
-            flash(_("Saved."))
-            st.rerun()
+    if saved:
+        save_and_rerun(
+            _("Saved."),
+            form_key,
+            lambda s: update_source(
+                session=s,
+                actor=principal,
+                source_id=picked_id,
+                draft=edited,
+                expected_version=version,
+            ),
+        )
+    elif toggled:
+        save_and_rerun(
+            _("Saved."),
+            form_key,
+            lambda s: set_source_enabled(
+                session=s,
+                actor=principal,
+                source_id=picked_id,
+                enabled=not source.enabled,
+                expected_version=version,
+            ),
+        )
 
 st.subheader(_("OPML"))
 with session_scope(get_engine()) as session:

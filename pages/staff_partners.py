@@ -5,15 +5,15 @@ import streamlit as st
 
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
-from hub.errors import HubError, StaleRecord
+from hub.errors import HubError
 from hub.i18n import _
 from hub.ui import (
     clear_public_caches,
     flash,
     get_engine,
-    reload_button,
     require_role,
     reset_form,
+    save_and_rerun,
     shown_version,
 )
 from hub.widgets import organisation_fields
@@ -114,32 +114,27 @@ if organisations:
         toggled = toggle.form_submit_button(
             _("Deactivate") if organisation.active else _("Reactivate")
         )
-    if saved or toggled:
-        try:
-            with session_scope(get_engine()) as session:
-                if saved:
-                    update_organisation(
-                        session=session,
-                        actor=principal,
-                        organisation_id=picked_id,
-                        draft=edited,
-                        expected_version=version,
-                    )
-                else:
-                    set_organisation_active(
-                        session=session,
-                        actor=principal,
-                        organisation_id=picked_id,
-                        active=not organisation.active,
-                        expected_version=version,
-                    )
-        except StaleRecord as err:
-            st.error(str(err))
-            reload_button(form_key)
-        except HubError as err:
-            st.error(str(err))
-        else:
-            clear_public_caches()
-            reset_form(form_key)
-            flash(_("Saved."))
-            st.rerun()
+    if saved:
+        save_and_rerun(
+            _("Saved."),
+            form_key,
+            lambda s: update_organisation(
+                session=s,
+                actor=principal,
+                organisation_id=picked_id,
+                draft=edited,
+                expected_version=version,
+            ),
+        )
+    elif toggled:
+        save_and_rerun(
+            _("Saved."),
+            form_key,
+            lambda s: set_organisation_active(
+                session=s,
+                actor=principal,
+                organisation_id=picked_id,
+                active=not organisation.active,
+                expected_version=version,
+            ),
+        )
