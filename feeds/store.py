@@ -1,5 +1,7 @@
 """Storing parsed entries: dedupe, revisions in place, tombstones, stories, topics.
 
+A revised item from a source whose items need review goes back to the review queue.
+
 One ingest is a handful of statements whatever the number of entries: one read of
 the keys already stored, one of candidate stories, one bulk insert, one bulk update.
 The caller commits (together with the source's state), so a poll lands whole or not
@@ -15,13 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, case, insert, or_, update
 from sqlmodel import Session, col, select
 
 from feeds.models import FeedItem, FeedSource, ItemStatus, TrustTier
 from feeds.parse import ParsedEntry
-from feeds.topics import Topic, classify, fold
+from feeds.topics import TopicRules, classify
 from hub.audit import record_change
+from hub.text import fold
 
 SYSTEM_LABEL = "system"
 STORY_WINDOW = timedelta(days=14)
@@ -102,7 +105,7 @@ def ingest_entries(
     session: Session,
     source: FeedSource,
     entries: list[ParsedEntry],
-    topics: tuple[Topic, ...],
+    topics: TopicRules,
     now: datetime,
 ) -> IngestCounts:
     """Insert new entries, revise changed ones in place, never revive tombstones."""
@@ -177,12 +180,22 @@ def ingest_entries(
 
     if changed:
         table = FeedItem.__table__  # type: ignore[attr-defined]
+        review_again: dict[str, Any] = {}
+        if source.trust is not TrustTier.TRUSTED:
+            # Staff approved the words they read, not the revision: a published item
+            # from a source that needs review waits for review again (hidden and
+            # pending items keep their status).
+            review_again["status"] = case(
+                (table.c.status == ItemStatus.PUBLISHED.value, ItemStatus.PENDING.value),
+                else_=table.c.status,
+            )
         statement = (
             update(table)
             .where(table.c.id == bindparam("item_id"))
             .values(
                 revisions=table.c.revisions + 1,
                 version=table.c.version + 1,
+                **review_again,
                 **{name: bindparam(f"new_{name}") for name in _CONTENT_FIELDS},
             )
         )

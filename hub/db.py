@@ -79,9 +79,13 @@ def _make_sqlite_engine(url: str, database: str | None) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers work while one writer writes; foreign keys are off by
-        # default in SQLite and we rely on them.
+        # default in SQLite and we rely on them. synchronous=NORMAL is SQLite's advice
+        # for WAL: no fsync per commit (the WAL is synced at checkpoints), still safe
+        # against corruption; a power cut (not a crash of the app) may lose the last
+        # commits. An fsync per commit made each feed poll's small writes cost ~5 ms.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

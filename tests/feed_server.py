@@ -18,6 +18,7 @@ class FeedServer:
     port: int
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    client_ports: list[int] = field(default_factory=list)  # one per request
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -67,6 +68,7 @@ def serve() -> Iterator[FeedServer]:
             server = state["server"]
             path = self.path.split("?", 1)[0]
             server.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
+            server.client_ports.append(int(self.client_address[1]))
             route = server.routes.get(path)
             if route is None:
                 respond(404, b"not found")(self)

@@ -345,6 +345,77 @@ def test_dangerous_links_guids_and_dates(
     assert len(stories) == 6
 
 
+@pytest.mark.usefixtures("allow_loopback")
+def test_an_all_304_refresh_reuses_connections(
+    engine: Engine, session: Session, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_FETCH_CONCURRENCY", "3")
+    monkeypatch.setenv("HUB_FETCH_PER_HOST", "3")
+    ids = []
+    for n in range(12):
+        server.routes[f"/f{n}"] = feed(GOOD, etag=f'"e{n}"')
+        ids.append(add_source(session, server.url(f"/f{n}"), name=f"Feed {n}"))
+    poll(engine, *ids)
+    before = len(server.client_ports)
+    second = poll(engine, *ids)
+    assert {s.outcome for s in second.values()} == {Outcome.NOT_MODIFIED}  # type: ignore[attr-defined]
+    # A 304 read to its end leaves its connection in the pool: at most one new
+    # connection per concurrent fetch, not one per feed.
+    assert len(set(server.client_ports[before:])) <= 3
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_large_refresh_parses_in_processes_and_writes_in_batches(
+    engine: Engine, session: Session, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feeds.worker
+
+    monkeypatch.setattr(feeds.worker, "PARSE_PROCESSES_FROM", 5)
+    ids = []
+    for n in range(8):
+        body = rss(item(f"Notícia {n} sobre as medidas em vigor", guid=f"g{n}"), title=f"F{n}")
+        server.routes[f"/f{n}"] = feed(body)
+        ids.append(add_source(session, server.url(f"/f{n}"), name=f"Feed {n}"))
+    taken = ids[3]
+    assert acquire_lease(engine=engine, source_id=taken, owner="other-process", seconds=300)
+    summaries = poll(engine, *ids)
+    assert summaries[taken].skipped  # type: ignore[attr-defined]
+    assert items_of(engine, taken) == []
+    for source_id in set(ids) - {taken}:
+        assert summaries[source_id].new == 1  # type: ignore[attr-defined]
+        state = state_of(engine, source_id)
+        assert state.outcome is Outcome.OK and state.lease_owner == ""
+    assert state_of(engine, taken).lease_owner == "other-process"
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_one_source_failing_to_store_does_not_lose_the_others(
+    engine: Engine, session: Session, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feeds.worker
+
+    ids = []
+    for n in range(4):
+        server.routes[f"/f{n}"] = feed(rss(item(f"Aviso {n}", guid=f"g{n}")))
+        ids.append(add_source(session, server.url(f"/f{n}"), name=f"Feed {n}"))
+    broken = ids[1]
+    real_ingest = feeds.worker.ingest_entries
+
+    def ingest(**kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["source"].id == broken:
+            raise RuntimeError("disk full")
+        return real_ingest(**kwargs)
+
+    # A fault injected into the real store path: the batch it shares with other
+    # sources is written again one source at a time.
+    monkeypatch.setattr(feeds.worker, "ingest_entries", ingest)
+    summaries = poll(engine, *ids)
+    assert summaries[broken].outcome is Outcome.ERROR  # type: ignore[attr-defined]
+    assert state_of(engine, broken).lease_owner == ""
+    for source_id in set(ids) - {broken}:
+        assert len(items_of(engine, source_id)) == 1
+
+
 def test_a_lease_keeps_a_second_scheduler_off_the_source(engine: Engine, session: Session) -> None:
     source_id = add_source(session, "https://example.pt/feed")
     assert acquire_lease(engine=engine, source_id=source_id, owner="other-process", seconds=300)

@@ -209,6 +209,40 @@ def test_trust_tier_decides_publication(session: Session) -> None:
     assert [s.title for s in list_public_stories(session=session)] == ["Wait for review"]
 
 
+def test_revised_item_from_reviewed_source_waits_for_review_again(session: Session) -> None:
+    staff = make_principal(session, role=Role.STAFF)
+    allowed = create_source(session=session, actor=staff, draft=draft(trust=TrustTier.ALLOWED))
+    ingest(
+        session,
+        allowed,
+        rss(
+            "<item><title>Centro de vacinação aberto</title><guid>1</guid></item>"
+            "<item><title>Outra</title><guid>2</guid></item>"
+        ),
+    )
+    first, second = sorted(items(session, allowed), key=lambda i: i.guid)
+    publish_item(session=session, actor=staff, item_id=first.id or 0, expected_version=1)
+    hide_item(session=session, actor=staff, item_id=second.id or 0, expected_version=1)
+    ingest(
+        session,
+        allowed,
+        rss(
+            "<item><title>Centro de vacinação fechado</title><guid>1</guid></item>"
+            "<item><title>Outra, revista</title><guid>2</guid></item>"
+        ),
+    )
+    revised = {i.guid: i for i in items(session, allowed)}
+    assert revised["1"].status is ItemStatus.PENDING and revised["1"].revisions == 1
+    assert revised["2"].status is ItemStatus.HIDDEN
+    assert list_public_stories(session=session) == []
+    # A trusted source's revision stays published.
+    trusted = create_source(session=session, actor=staff, draft=draft(name="Gov", url=URL + "?2"))
+    ingest(session, trusted, rss("<item><title>Aviso</title><guid>9</guid></item>"))
+    ingest(session, trusted, rss("<item><title>Aviso corrigido</title><guid>9</guid></item>"))
+    [kept] = items(session, trusted)
+    assert kept.status is ItemStatus.PUBLISHED and kept.title == "Aviso corrigido"
+
+
 def test_review_actions_are_audited_and_versioned(session: Session) -> None:
     staff = make_principal(session, role=Role.STAFF)
     source = create_source(session=session, actor=staff, draft=draft())
