@@ -22,6 +22,7 @@ NOT_A_FEED = "not_a_feed"
 EMPTY = "empty"
 UNREADABLE = "unreadable"
 PARTIAL = "partial"
+TOO_SLOW = "too_slow"
 NEVER_FETCHED = ""
 
 
@@ -74,6 +75,10 @@ def describe(code: str, detail: str = "") -> str:
         PARTIAL: _(
             "The feed is not well-formed; the {detail} items that could be read were kept. "
             "Tell the publisher if this persists."
+        ),
+        TOO_SLOW: _(
+            "Reading the feed took longer than {detail} seconds and was stopped. The items "
+            "already read are kept; tell the publisher if this persists."
         ),
         UNEXPECTED: _("The fetch failed unexpectedly ({detail}). The hub will try again."),
     }

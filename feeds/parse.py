@@ -27,6 +27,7 @@ NOT_A_FEED = "not_a_feed"
 EMPTY = "empty"
 UNREADABLE = "unreadable"
 PARTIAL = "partial"
+TOO_SLOW = "too_slow"  # set by the worker when parsing passes its deadline
 
 _HTML_START = re.compile(
     rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S
@@ -50,6 +51,9 @@ class ParsedEntry:
     enclosures: list[dict[str, Any]] = field(default_factory=list)
     published_at: datetime | None = None
     content_hash: str = ""
+    # Topic by the keyword rules, when the parser already worked it out (a refresh
+    # does it in the parsing processes); None: feeds.store classifies.
+    keyword_topic: str | None = None
 
 
 @dataclass
@@ -61,7 +65,7 @@ class ParsedFeed:
 
     @property
     def failed(self) -> bool:
-        return self.problem in {NOT_A_FEED, EMPTY, UNREADABLE}
+        return self.problem in {NOT_A_FEED, EMPTY, UNREADABLE, TOO_SLOW}
 
 
 def _sha(text: str) -> str:

@@ -63,6 +63,11 @@ def title_key(title: str) -> str:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
+def entry_topic_text(entry: ParsedEntry) -> str:
+    """What the keyword rules read: the title and the body."""
+    return f"{entry.title} {entry.summary_html}"
+
+
 def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
@@ -164,18 +169,20 @@ def ingest_entries(
                     "revisions": 0,
                     "status": status,
                     "pinned": False,
-                    "topic": classify(
-                        f"{entry.title} {entry.summary_html}",
-                        topics=topics,
-                        fallback=fallback_topic,
-                    ),
+                    "topic": (
+                        classify(entry_topic_text(entry), topics=topics)
+                        if entry.keyword_topic is None
+                        else entry.keyword_topic
+                    )
+                    or fallback_topic,
                     "link_key": lk,
                     "title_key": tk,
                     "story_key": story,
                     "version": 1,
                 }
             )
-        session.execute(insert(FeedItem), rows)
+        # Core insert: the ORM's bulk path costs more than the database work here.
+        session.connection().execute(insert(FeedItem.__table__), rows)  # type: ignore[attr-defined]
         counts.new = len(rows)
 
     if changed:

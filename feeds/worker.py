@@ -32,9 +32,9 @@ from sqlmodel import Session, col, select
 from feeds import health
 from feeds.fetch import FetchPolicy, FetchResult, fetch_feed, make_client
 from feeds.models import FeedSource, FeedState, FetchSummary, Outcome, TrustTier
-from feeds.parse import ParsedFeed, parse_feed
-from feeds.store import ingest_entries
-from feeds.topics import load_topics
+from feeds.parse import TOO_SLOW, ParsedFeed, parse_feed
+from feeds.store import entry_topic_text, ingest_entries
+from feeds.topics import classify, load_topics
 from hub import settings
 from hub.audit import record_change
 from hub.db import session_scope
@@ -168,11 +168,16 @@ def record_result(
 
 
 def parse_result(result: FetchResult) -> ParsedFeed | None:
-    """The parsed document of a successful fetch (module level so a process pool can
-    run it), else None."""
+    """The parsed document of a successful fetch, its entries' topics worked out, else
+    None. Module level so a process pool can run it: the keyword rules then run in
+    the parsing processes too, off the process that writes to the database."""
     if result.status != "ok":
         return None
-    return parse_feed(result.body, url=result.url, content_type=result.content_type)
+    parsed = parse_feed(result.body, url=result.url, content_type=result.content_type)
+    topics = load_topics()
+    for entry in parsed.entries:
+        entry.keyword_topic = classify(entry_topic_text(entry), topics=topics)
+    return parsed
 
 
 def apply_result(
@@ -399,22 +404,32 @@ class _Parser:
     a thread otherwise. "spawn": the app process has threads, which fork does not
     copy safely."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, *, deadline: float) -> None:
         self.use_processes = jobs >= PARSE_PROCESSES_FROM and (os.cpu_count() or 1) > 1
         self.pool: ProcessPoolExecutor | None = None
         self.slots = asyncio.Semaphore(PARSE_PROCESSES if self.use_processes else 1)
+        self.deadline = deadline
 
     async def parse(self, result: FetchResult) -> ParsedFeed | None:
         if result.status != "ok":
             return None
         async with self.slots:
-            if not self.use_processes:
-                return await asyncio.to_thread(parse_result, result)
-            if self.pool is None:
-                self.pool = ProcessPoolExecutor(
-                    max_workers=PARSE_PROCESSES, mp_context=get_context("spawn")
-                )
-            return await asyncio.get_running_loop().run_in_executor(self.pool, parse_result, result)
+            try:
+                # The job's hard deadline covers reading the document too; a parse
+                # left behind finishes in the background and is ignored.
+                async with asyncio.timeout(self.deadline):
+                    return await self._parse(result)
+            except TimeoutError:
+                return ParsedFeed(problem=TOO_SLOW, detail=str(int(self.deadline)))
+
+    async def _parse(self, result: FetchResult) -> ParsedFeed | None:
+        if not self.use_processes:
+            return await asyncio.to_thread(parse_result, result)
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                max_workers=PARSE_PROCESSES, mp_context=get_context("spawn")
+            )
+        return await asyncio.get_running_loop().run_in_executor(self.pool, parse_result, result)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -436,7 +451,7 @@ async def _poll_all(
         owner=lease_owner(),
         lease_seconds=policy.deadline + LEASE_MARGIN.total_seconds(),
     )
-    parser = _Parser(len(jobs))
+    parser = _Parser(len(jobs), deadline=policy.deadline)
     summaries: list[FetchSummary] = []
 
     async def poll(client: httpx.AsyncClient, job: Job) -> FetchSummary:

@@ -416,6 +416,24 @@ def test_one_source_failing_to_store_does_not_lose_the_others(
         assert len(items_of(engine, source_id)) == 1
 
 
+@pytest.mark.usefixtures("allow_loopback")
+def test_reading_a_feed_has_a_deadline_too(
+    engine: Engine, session: Session, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.routes["/feed"] = feed(GOOD)
+    source_id = add_source(session, server.url("/feed"))
+    poll(engine, source_id)
+    # Quick to send, slow to read: thousands of items, with a one-second deadline.
+    huge = rss(*(item(f"Aviso número {n} à população", guid=f"h{n}") for n in range(6000)))
+    server.routes["/feed"] = feed(huge)
+    monkeypatch.setenv("HUB_FETCH_DEADLINE_SECONDS", "1")
+    summary = poll(engine, source_id)[source_id]
+    state = state_of(engine, source_id)
+    assert state.outcome is Outcome.ERROR and state.problem == health.TOO_SLOW
+    assert "longer than 1 seconds" in summary.message  # type: ignore[attr-defined]
+    assert len(items_of(engine, source_id)) == 2
+
+
 def test_a_lease_keeps_a_second_scheduler_off_the_source(engine: Engine, session: Session) -> None:
     source_id = add_source(session, "https://example.pt/feed")
     assert acquire_lease(engine=engine, source_id=source_id, owner="other-process", seconds=300)
