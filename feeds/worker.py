@@ -308,7 +308,12 @@ class _DatabaseLane:
                     # The caller's context (the language of health messages) goes
                     # along, as asyncio.to_thread would carry it.
                     context = contextvars.copy_context()
-                    await loop.run_in_executor(self.thread, context.run, self._write, work)
+                    try:
+                        await loop.run_in_executor(self.thread, context.run, self._write, work)
+                    except Exception as err:  # never leave a fetch waiting forever
+                        log.exception("the feed database lane failed")
+                        for item in work:
+                            _set_exception(item.done, err)
                 if None in batch:
                     return
         finally:
@@ -392,8 +397,6 @@ def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
 # Below this many sources a refresh parses in a thread: starting worker processes
 # costs more than it saves.
 PARSE_PROCESSES_FROM = 24
-
-
 PARSE_PROCESSES = 2
 
 
