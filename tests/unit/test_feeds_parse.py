@@ -150,3 +150,25 @@ def test_enclosures_and_images_are_scheme_checked() -> None:
     good, bad = parsed.entries
     assert good.image_url == "https://x.pt/a.jpg" and good.enclosures[0]["url"] == good.image_url
     assert bad.enclosures == [] and bad.image_url == ""
+
+
+def test_topic_rules_count_words_and_phrases_in_either_language() -> None:
+    from feeds.topics import Topic, classify, compile_rules
+
+    rules = compile_rules(
+        [
+            Topic("measures", {}, ("estado de emergencia", "decreto")),
+            Topic("health", {}, ("saude", "covid-19", "vacina")),
+            Topic("education", {}, ("escola",)),
+        ]
+    )
+    # Accents and case fold away; a phrase counts as one hit.
+    assert classify("Estado de Emergência: novo DECRETO", topics=rules) == "measures"
+    assert classify("Vacina contra a COVID-19 e saúde", topics=rules) == "health"
+    # Markup and link addresses are not read.
+    assert classify('<a href="/escola/escola">Vacina</a>', topics=rules) == "health"
+    # A tie goes to the topic listed first; no hit gives the fallback.
+    assert classify("decreto sobre a vacina", topics=rules) == "measures"
+    assert classify("nada a ver", topics=rules, fallback="other") == "other"
+    # "covid" alone is not the phrase "covid-19".
+    assert classify("covid", topics=rules, fallback="none") == "none"
