@@ -38,21 +38,30 @@ def synthetic(size: int, seed: int = 7) -> list[OverlapRecord]:
     organisations = [f"org{n}" for n in range(5_000)]
     out: list[OverlapRecord] = []
     base = list(scenes(800, seed=seed))
+    # Equal values are shared, not rebuilt per record (the same records, in less memory:
+    # the peak RSS printed includes them): a base row's sets, and its texts per word.
+    groups = [frozenset(row.target_groups) for row in base]
+    areas = [frozenset(row.areas) for row in base]
+    texts: dict[tuple[int, str], tuple[str, str]] = {}
     serial = 0
     while len(out) < size:
-        for row in base:
+        for n, row in enumerate(base):
             serial += 1
             word = words[min(int(rng.paretovariate(1.0) * 20) - 20, len(words) - 1)]  # Zipf-like
             shift = rng.randrange(0, 3000)
+            title, description = texts.setdefault(
+                (n, word),
+                (f"{row.title} {word.capitalize()}", f"{row.description} Projeto {word}."),
+            )
             out.append(
                 OverlapRecord(
                     key=f"S{serial}",
-                    title=f"{row.title} {word.capitalize()}",
-                    description=f"{row.description} Projeto {word}.",
+                    title=title,
+                    description=description,
                     organisation=rng.choice(organisations),
                     category=row.category,
-                    target_groups=frozenset(row.target_groups),
-                    areas=frozenset(row.areas),
+                    target_groups=groups[n],
+                    areas=areas[n],
                     start=row.start.replace(year=2020) + _days(shift),
                     end=row.end.replace(year=2020) + _days(shift + 90),
                 )

@@ -5,7 +5,8 @@ Pipeline (docs/overlaps.md explains the choices and the measured figures):
 1. ``OverlapRecord``: what / where / when / for whom / by whom of one initiative.
 2. Text is folded (lower case, accents removed), Portuguese and English stop words
    dropped, and each word cut to a six-letter stem (``apoiar``/``apoio`` and
-   ``students``/``student`` meet). TF-IDF (scikit-learn) on titles and on descriptions.
+   ``students``/``student`` meet). TF-IDF (sublinear tf, smoothed idf, L2: what
+   scikit-learn's ``TfidfVectorizer`` gives) on titles and on descriptions.
 3. Candidates: one sparse row per record (title and description stems plus blocking
    keys such as ``organisation+category`` and ``category+district``), keys held by too
    many records dropped, then a sparse top-k self-join (sparse_dot_topn). Cost grows
@@ -14,6 +15,10 @@ Pipeline (docs/overlaps.md explains the choices and the measured figures):
    (log2 m/u); their sum plus a prior is mapped to 0..1. The explanation is built from
    the same parts, so it always says why a pair scored as it did.
 5. Pairs above the threshold are grouped into clusters (connected components).
+
+Features are built for many records at once with numpy (one split per batch of texts,
+integer codes for every categorical value, blocking keys as int64 codes), never one
+Python string per key per record: that loop was most of the build time at 100k.
 
 ``OverlapIndex`` supports adding and replacing records one at a time (a saved
 initiative) and checking one draft against everything in a few milliseconds.
@@ -25,15 +30,17 @@ import hashlib
 import math
 import re
 import unicodedata
+from collections import ChainMap, Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import date
-from typing import Any
+from itertools import chain, repeat
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from hub.i18n import _
 
@@ -66,22 +73,152 @@ def fold(text: str) -> str:
 
 
 def stems(text: str, ignore: frozenset[str] = STOP_WORDS) -> list[str]:
-    """Folded words without stop words, cut to a short stem."""
+    """Folded words without stop words, cut to a short stem (one text; ``StemVocabulary``
+    does the same for a batch of texts at once)."""
     return [w[:STEM_LENGTH] for w in _WORD.findall(fold(text)) if w not in ignore]
 
 
-class Stemmer:
-    """The analyzer given to TfidfVectorizer: stems, minus stop words and place names.
+# A batch of texts is joined around a separator word, folded, every other sign turned into
+# a space (str.translate) and split once; each distinct word is looked up once and the
+# rest is numpy over word ids. Per-text calls (fold, a regex, a list comprehension) were
+# the largest part of the build.
+_SEPARATOR = "\x00"
+_SPACE_OUT = str.maketrans(
+    {c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")}
+    | {_SEPARATOR: _SEPARATOR}
+)
+_SEPARATOR_WORD = 0  # its word id
+_IGNORED = -1  # the stem id of a stop word, place name, one-letter word or unseen stem
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+TEXT_BATCH = 20_000  # texts per split: bounds the token list's memory
+
+
+def _joined(texts: Sequence[str]) -> str:
+    joined = f" {_SEPARATOR} ".join(texts)
+    if joined.count(_SEPARATOR) != max(len(texts) - 1, 0):  # a text carries one itself
+        joined = f" {_SEPARATOR} ".join(t.replace(_SEPARATOR, " ") for t in texts)
+    return joined
+
+
+class StemVocabulary:
+    """Words to stem ids, shared by titles and descriptions (each distinct word is folded
+    and stemmed once, and both fields have one stem id space).
 
     Place names are left to the "where" comparison: counted again as words, two
-    different efforts in the same town would look alike twice over."""
+    different efforts in the same town would look alike twice over. Stems get ids while
+    the index is fitted; after ``freeze`` an unseen stem is ignored, as a fitted
+    vectorizer ignores words outside its vocabulary. New words are kept when records
+    are added (``grow``) and get temporary ids in a query, so the table does not grow
+    with every draft checked."""
 
     def __init__(self, place_names: Iterable[str] = ()) -> None:
         words = {w for name in place_names for w in _WORD.findall(fold(name))}
         self.ignore = STOP_WORDS | words
+        self.stems: dict[str, int] = {}
+        self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD}
+        self.stem_of = np.array([_IGNORED], dtype=np.int64)  # word id -> stem id
+        self.frozen = False
 
-    def __call__(self, text: str) -> list[str]:
-        return stems(text, self.ignore)
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def freeze(self) -> None:
+        self.frozen = True
+
+    def _stem_id(self, word: str) -> int:
+        if len(word) < 2 or word in self.ignore:
+            return _IGNORED
+        stem = word[:STEM_LENGTH]
+        if self.frozen:
+            return self.stems.get(stem, _IGNORED)
+        return self.stems.setdefault(stem, len(self.stems))
+
+    def _word_ids(self, tokens: list[str], grow: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The word id of each token, and the stem id of every word id. One dictionary
+        lookup per token; only the tokens not found go through Python again."""
+        ids = np.fromiter(
+            map(self.words.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
+        )
+        missing = np.flatnonzero(ids < 0)
+        if len(missing) == 0:
+            return ids, self.stem_of
+        unknown = [tokens[n] for n in missing.tolist()]
+        new = sorted(set(unknown))  # sorted: reproducible ids
+        first = len(self.words)
+        new_ids = dict(zip(new, range(first, first + len(new)), strict=True))
+        new_stems = np.fromiter(map(self._stem_id, new), dtype=np.int64, count=len(new))
+        ids[missing] = np.fromiter(map(new_ids.__getitem__, unknown), np.int64, len(unknown))
+        stem_of = np.concatenate([self.stem_of, new_stems])
+        if grow:
+            self.words.update(new_ids)
+            self.stem_of = stem_of
+        return ids, stem_of
+
+    def analyse(
+        self, texts: Sequence[str], *, grow: bool = True
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Stem counts (one row per text, one column per stem id), and a hash of each
+        text's word sequence (0: no word)."""
+        blocks: list[sp.csr_matrix] = []
+        hashes = np.zeros(len(texts), dtype=np.int64)
+        for start in range(0, len(texts), TEXT_BATCH):
+            batch = texts[start : start + TEXT_BATCH]
+            tokens = fold(_joined(batch)).translate(_SPACE_OUT).split()
+            ids, stem_of = self._word_ids(tokens, grow)
+            separator = ids == _SEPARATOR_WORD
+            text = np.cumsum(separator)[~separator]  # the text each word belongs to
+            words = ids[~separator]
+            hashes[start : start + len(batch)] = _sequence_hashes(words, text, len(batch))
+            stem = stem_of[words]
+            kept = stem >= 0
+            # Counted batch by batch: a million descriptions' (text, stem) pairs would take
+            # more memory than their counts. The stems seen so far give the width.
+            width = max(len(self.stems), int(stem.max(initial=-1)) + 1, 1)
+            counts = np.ones(int(kept.sum()), dtype=np.float32)
+            blocks.append(_csr(counts, text[kept], stem[kept], (len(batch), width)))
+        width = max(len(self.stems), *(b.shape[1] for b in blocks), 1)
+        matrices = [_widen(b, width) for b in blocks]
+        if not matrices:
+            return sp.csr_matrix((0, width), dtype=np.float32), hashes
+        if len(matrices) == 1:
+            return matrices[0], hashes
+        return sp.vstack(matrices, format="csr", dtype=np.float32), hashes
+
+
+def _sequence_hashes(words: np.ndarray, text: np.ndarray, count: int) -> np.ndarray:
+    """Per text, sum of (word id + 1) x B^position mod 2^64: equal for the same words in
+    the same order (whatever the case, accents, punctuation or spacing); 0 for no word.
+    ``text`` (the text of each word) is sorted."""
+    first = np.searchsorted(text, np.arange(count))
+    after = np.searchsorted(text, np.arange(count), side="right")
+    if len(words) == 0:
+        return np.zeros(count, dtype=np.int64)
+    position = np.arange(len(words)) - first[text]
+    powers = np.ones(int(position.max()) + 1, dtype=np.uint64)
+    powers[1:] = np.cumprod(np.full(len(powers) - 1, _HASH_BASE, dtype=np.uint64))
+    terms = (words.astype(np.uint64) + np.uint64(1)) * powers[position]
+    running = np.zeros(len(words) + 1, dtype=np.uint64)
+    np.cumsum(terms, dtype=np.uint64, out=running[1:])
+    hashes = (running[after] - running[first]).view(np.int64)
+    hashes[(hashes == 0) & (after > first)] = 1
+    hashes[after == first] = 0
+    return hashes
+
+
+def idf(counts: sp.csr_matrix) -> np.ndarray:
+    """Smoothed inverse document frequency per column, 0 for a column no row uses (so a
+    stem met only in descriptions carries no weight in titles)."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    weights = np.log((1.0 + counts.shape[0]) / (1.0 + df)) + 1.0
+    weights[df == 0] = 0.0
+    return weights.astype(np.float32)
+
+
+def tfidf(counts: sp.csr_matrix, weights: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf x idf, rows L2-normalised; takes over ``counts``."""
+    counts.data = (1.0 + np.log(counts.data)) * weights[counts.indices]
+    counts.eliminate_zeros()
+    return normalize(counts, copy=False)
 
 
 # --- records -----------------------------------------------------------------------------
@@ -195,22 +332,22 @@ class AreaTree:
         return parent if parent is not None and self.level(parent) == "district" else None
 
 
-# --- the index ----------------------------------------------------------------------------
+# --- building blocks ------------------------------------------------------------------------
 
 
-def _sparse_rows(rows: Sequence[Iterable[str]], vocabulary: dict[str, int]) -> sp.csr_matrix:
-    """Binary rows over a vocabulary that grows as new values appear."""
-    indptr = [0]
-    indices: list[int] = []
-    for values in rows:
-        for value in set(values):
-            indices.append(vocabulary.setdefault(value, len(vocabulary)))
-        indptr.append(len(indices))
-    data = np.ones(len(indices), dtype=np.float32)
-    return sp.csr_matrix(
-        (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
-        shape=(len(rows), max(len(vocabulary), 1)),
-    )
+def _csr(
+    data: np.ndarray, rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A CSR matrix from coordinates, repeated coordinates summed, indices sorted."""
+    matrix = sp.csr_matrix((data, (rows, columns)), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
+
+
+def _binary_rows(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    matrix = _csr(np.ones(len(rows), dtype=np.float32), rows, columns, shape)
+    matrix.data[:] = 1.0
+    return matrix
 
 
 def _widen(matrix: sp.csr_matrix, columns: int) -> sp.csr_matrix:
@@ -226,13 +363,222 @@ def _stack(top: sp.csr_matrix | None, bottom: sp.csr_matrix) -> sp.csr_matrix:
     return sp.vstack([_widen(top, columns), _widen(bottom, columns)], format="csr")
 
 
-def row_dots(a: sp.csr_matrix, i: np.ndarray, j: np.ndarray, chunk: int = 400_000) -> np.ndarray:
-    """Dot product of rows i[n] and j[n] of ``a``, in chunks to bound memory."""
-    out = np.zeros(len(i), dtype=np.float32)
-    for start in range(0, len(i), chunk):
-        ia, ja = i[start : start + chunk], j[start : start + chunk]
-        out[start : start + chunk] = np.asarray(a[ia].multiply(a[ja]).sum(axis=1)).ravel()
-    return out
+def _drop_columns(matrix: sp.csr_matrix, dropped: np.ndarray, offset: int = 0) -> sp.csr_matrix:
+    """``matrix`` without the entries of columns c where dropped[offset + c] is set
+    (columns past the end of ``dropped`` are kept)."""
+    flags = np.zeros(matrix.shape[1], dtype=bool)
+    known = dropped[offset : offset + matrix.shape[1]]
+    flags[: len(known)] = known
+    keep = ~flags[matrix.indices]
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    return sp.csr_matrix(
+        (matrix.data[keep], matrix.indices[keep], kept_before[matrix.indptr]), shape=matrix.shape
+    )
+
+
+def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expand per-row counts: [2, 0, 3] -> owners [0, 0, 2, 2, 2], ranks [0, 1, 0, 1, 2]."""
+    owners = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    return owners, np.arange(len(owners)) - starts[owners]
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` for int64, through a plain sort (numpy 2.4's unique is ~80x slower)."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _codes(vocabulary: dict[Any, int], values: Sequence[Any], *, grow: bool) -> np.ndarray:
+    """An integer code per value, -1 for an empty one. New values get the next codes; kept
+    in ``vocabulary`` only when ``grow`` (a one-record query leaves the index unchanged)."""
+    new = [v for v in dict.fromkeys(values) if v and v not in vocabulary]
+    lookup: Mapping[Any, int] = vocabulary
+    first = len(vocabulary)
+    if grow:
+        vocabulary.update((v, first + n) for n, v in enumerate(new))
+    elif new:
+        lookup = ChainMap({v: first + n for n, v in enumerate(new)}, vocabulary)
+    return np.fromiter(map(lookup.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _days_and_quarters(dates: Sequence[date | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Proleptic ordinal (NaN when unknown) and quarter number (year x 4 + quarter - 1).
+    Through ``toordinal`` (a valid date's is >= 1): numpy converts date objects ~15x
+    slower."""
+    ordinal = np.fromiter(
+        (0 if d is None else d.toordinal() for d in dates), dtype=np.int64, count=len(dates)
+    )
+    unknown = ordinal == 0
+    months = (ordinal - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[M]")
+    quarter = (months.astype(np.int64) + 1970 * 12) // 3
+    quarter[unknown] = 0
+    days = ordinal.astype(np.float64)
+    days[unknown] = math.nan
+    return days, quarter
+
+
+def normalize(matrix: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
+    """L2-normalise rows in float32 (sklearn's normalize without its per-call validation
+    cost), with one temporary the size of the data: at a million rows the candidate
+    matrix's normalisation was the build's memory peak."""
+    matrix = matrix.tocsr(copy=copy)
+    if matrix.data.dtype != np.float32:
+        matrix.data = matrix.data.astype(np.float32)
+    lengths = np.diff(matrix.indptr)
+    norms = np.ones(matrix.shape[0], dtype=np.float32)
+    filled = np.flatnonzero(lengths)
+    if len(filled):
+        squares = np.square(matrix.data[: matrix.indptr[-1]])
+        sums = np.add.reduceat(squares, matrix.indptr[filled], dtype=np.float64)
+        del squares
+        norms[filled] = np.sqrt(sums)
+        norms[norms == 0] = 1.0
+    matrix.data /= np.repeat(norms, lengths)
+    return matrix
+
+
+# --- areas as integer ids -------------------------------------------------------------------
+
+_COUNTRY, _DISTRICT, _MUNICIPALITY = 0, 1, 2
+
+
+class AreaCodes:
+    """Area code -> integer id, with each id's level and district (-1: none).
+
+    The tree's areas get ids in code order, so a row's districts sorted by id are sorted
+    by code. A code outside the tree is a municipality of no known district (what
+    ``AreaTree.level`` says of it)."""
+
+    def __init__(self, tree: AreaTree) -> None:
+        self.tree = tree
+        self.ids: dict[str, int] = {}
+        self.level = np.zeros(0, dtype=np.int8)
+        self.district = np.zeros(0, dtype=np.int64)
+        self.add(sorted({*tree.parents, tree.country}))
+        self.all_districts = np.array([self.ids[d] for d in tree.districts()], dtype=np.int64)
+
+    def add(self, codes: Iterable[str]) -> None:
+        new = [c for c in dict.fromkeys(codes) if c not in self.ids]
+        if not new:
+            return
+        first = len(self.ids)
+        self.ids.update((code, first + n) for n, code in enumerate(new))
+        levels = {"country": _COUNTRY, "district": _DISTRICT, "municipality": _MUNICIPALITY}
+        level = np.array([levels[self.tree.level(c)] for c in new], dtype=np.int8)
+        district = np.full(len(new), -1, dtype=np.int64)
+        for n, code in enumerate(new):
+            if level[n] == _DISTRICT:
+                district[n] = self.ids[code]
+            elif level[n] == _MUNICIPALITY:
+                parent = self.tree.district_of(code)  # a tree area, so it has an id
+                district[n] = -1 if parent is None else self.ids[parent]
+        self.level = np.concatenate([self.level, level])
+        self.district = np.concatenate([self.district, district])
+
+    def entries(self, area_sets: Sequence[frozenset[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, area id) for every area of every record."""
+        flat = list(chain.from_iterable(area_sets))
+        self.add(flat)
+        lengths = np.fromiter(map(len, area_sets), dtype=np.int64, count=len(area_sets))
+        ids = np.fromiter(map(self.ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        return np.repeat(np.arange(len(area_sets)), lengths), ids
+
+
+# --- blocking keys --------------------------------------------------------------------------
+
+MAX_KEY_DISTRICTS = 4
+MAX_KEY_QUARTERS = 4
+
+# A blocking key is one int64: kind, category + 1, a value (organisation, target group or
+# district id) and a quarter, in 2 + 13 + 24 + 24 bits. Integers rather than strings
+# like "cdq:education|PT-11|8081": building those was a third of the build time.
+_CATEGORY_BITS, _VALUE_BITS = 13, 24
+_OC, _CG, _CDQ, _CD = 0, 1, 2, 3
+
+
+def _key_codes(
+    kind: int, category: np.ndarray, value: np.ndarray, quarter: np.ndarray | None = None
+) -> np.ndarray:
+    for part, bits in ((category, _CATEGORY_BITS), (value, _VALUE_BITS), (quarter, _VALUE_BITS)):
+        if part is not None and len(part) and int(part.max()) >= 1 << bits:
+            raise ValueError("too many categories, organisations or groups for a key")
+    code = (np.int64(kind) << _CATEGORY_BITS) + category
+    code = (code << _VALUE_BITS) + value
+    return (code << _VALUE_BITS) + (0 if quarter is None else quarter)
+
+
+def blocking_keys(
+    *,
+    category: np.ndarray,
+    organisation: np.ndarray,
+    group_rows: np.ndarray,
+    group_ids: np.ndarray,
+    national: np.ndarray,
+    districts: sp.csr_matrix,
+    all_districts: np.ndarray,
+    first_quarter: np.ndarray,
+    quarters: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key code) of every record's keys: organisation+category; category+target
+    group; category+district+quarter for each district (a national record: every
+    district, so it meets its regional copies; others their first MAX_KEY_DISTRICTS) and
+    each of the first MAX_KEY_QUARTERS quarters it runs; category+district if undated."""
+    cat = category + 1  # no category is a value of its own in a key
+    with_organisation = np.flatnonzero(organisation >= 0)
+
+    regional = np.minimum(np.diff(districts.indptr), MAX_KEY_DISTRICTS)
+    regional[national] = 0
+    owners, ranks = _ragged(regional)
+    national_rows = np.flatnonzero(national)
+    place_rows = np.concatenate([owners, np.repeat(national_rows, len(all_districts))])
+    place_district = np.concatenate(
+        [
+            districts.indices[districts.indptr[owners] + ranks].astype(np.int64),
+            np.tile(all_districts, len(national_rows)),
+        ]
+    )
+    place_quarters = quarters[place_rows]
+    owners, ranks = _ragged(place_quarters)
+    dated_rows = place_rows[owners]
+    undated = np.flatnonzero(place_quarters == 0)
+    undated_rows = place_rows[undated]
+
+    rows = np.concatenate([with_organisation, group_rows, dated_rows, undated_rows])
+    codes = np.concatenate(
+        [
+            _key_codes(_OC, cat[with_organisation], organisation[with_organisation]),
+            _key_codes(_CG, cat[group_rows], group_ids),
+            _key_codes(
+                _CDQ, cat[dated_rows], place_district[owners], first_quarter[dated_rows] + ranks
+            ),
+            _key_codes(_CD, cat[undated_rows], place_district[undated]),
+        ]
+    )
+    return rows, codes
+
+
+def quarters_run(
+    start_quarter: np.ndarray, end_quarter: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """How many quarters from the start quarter a record's keys name (0: undated)."""
+    last = np.where(np.isnan(end), start_quarter, end_quarter)
+    count = np.minimum(last, start_quarter + MAX_KEY_QUARTERS - 1) - start_quarter + 1
+    count = np.clip(count, 0, MAX_KEY_QUARTERS)
+    count[np.isnan(start)] = 0
+    return count
+
+
+# --- the index ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -246,16 +592,33 @@ class _Features:
     districts_all: sp.csr_matrix
     districts_whole: sp.csr_matrix
     national: np.ndarray
-    area_hash: np.ndarray
+    area_set: np.ndarray  # an id per distinct set of areas; -1: none
     has_areas: np.ndarray
     category: np.ndarray
     organisation: np.ndarray
     groups: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    description_hash: np.ndarray  # in-process hash of the normalised text; 0: empty
+    description_hash: np.ndarray  # of the word sequence (boilerplate); 0: no word
     title_empty: np.ndarray
     description_empty: np.ndarray
+
+
+_FEATURE_NAMES = tuple(f.name for f in fields(_Features))
+
+
+class _Texts(NamedTuple):
+    """The text features of a batch of records."""
+
+    title: sp.csr_matrix  # TF-IDF rows
+    description: sp.csr_matrix
+    description_hash: np.ndarray  # of the word sequence, for boilerplate; 0: no word
+
+
+JOIN_ROWS = 100_000  # rows per top-k call: bounds the memory of one result block
+JOIN_THREADS = 2  # sparse_dot_topn splits each call's rows over this many threads
+SCORE_PAIRS = 250_000  # pairs scored at a time: bounds the temporaries of score_arrays
+SCORE_THREADS = 2
 
 
 @dataclass
@@ -264,22 +627,31 @@ class OverlapIndex:
 
     tree: AreaTree
     top_k: int = 40
+    # A key or stem held by more records than the cap is dropped from the candidate rows:
+    # it costs the join most (its holders squared) and says least. The cap is 1 % of the
+    # records, at least min_key_cap and at most max_key_cap. Without the upper bound the
+    # join's work per record grew with the registry: at 1M records (cap 10,000) the join
+    # alone took 469 s; with 1,000, 8 s.
     max_key_share: float = 0.01
     min_key_cap: int = 200
+    max_key_cap: int = 1000
     keys: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
     fingerprints: list[str] = field(default_factory=list)
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     position: dict[str, int] = field(default_factory=dict)
-    _stemmer: Stemmer = field(default_factory=Stemmer)
-    _title_vectorizer: TfidfVectorizer | None = None
-    _description_vectorizer: TfidfVectorizer | None = None
-    _vocab: dict[str, dict[str, int]] = field(default_factory=dict)
+    _words: StemVocabulary = field(default_factory=StemVocabulary)
+    _title_idf: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.float32))
+    _description_idf: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.float32))
+    _areas: AreaCodes | None = None
+    _codes: dict[str, dict[Any, int]] = field(default_factory=dict)
+    _key_columns: dict[int, int] = field(default_factory=dict)
     _features: _Features | None = None
     _candidate_base_t: sp.csr_matrix | None = None  # transposed, for one-row queries
     _base_rows: int = 0
     _dropped_keys: np.ndarray | None = None
-    _description_counts: dict[int, int] = field(default_factory=dict)
+    _description_counts: Counter[int] = field(default_factory=Counter)
+    _last_draft: tuple[int, OverlapRecord, _Features] | None = None
     keep_fingerprints: bool = False  # the registry keeps them, for staff decisions
     generation: int = 0
 
@@ -299,33 +671,36 @@ class OverlapIndex:
         return index
 
     def _fit(self, records: Sequence[OverlapRecord]) -> None:
-        self._stemmer = Stemmer(self.tree.names.values())
-        self._title_vectorizer = TfidfVectorizer(
-            analyzer=_given, sublinear_tf=True, dtype=np.float32
-        )
-        self._description_vectorizer = TfidfVectorizer(
-            analyzer=_given, sublinear_tf=True, dtype=np.float32
-        )
-        titles = [self._stemmer(r.title) for r in records]
-        descriptions = [self._stemmer(r.description) for r in records]
-        fitted = []
-        for vectorizer, tokens in (
-            (self._title_vectorizer, titles),
-            (self._description_vectorizer, descriptions),
-        ):
-            try:
-                fitted.append(vectorizer.fit_transform(tokens).tocsr())
-            except ValueError:  # no word at all (or no record): a vocabulary of one
-                vectorizer.fit([["placeholder"]])
-                fitted.append(vectorizer.transform(tokens).tocsr())
-        self._vocab = {name: {} for name in ("keys", "mun", "dist", "cat", "org", "groups")}
+        # Titles and descriptions share one word table (each word folded and stemmed
+        # once) and one stem id space; each field has its own IDF.
+        self._words = StemVocabulary(self.tree.names.values())
+        title, _hashes = self._words.analyse([r.title for r in records])
+        description, description_hash = self._words.analyse([r.description for r in records])
+        self._words.freeze()
+        width = max(len(self._words), 1)
+        title, description = _widen(title, width), _widen(description, width)
+        self._title_idf, self._description_idf = idf(title), idf(description)
+        self._areas = AreaCodes(self.tree)
+        self._codes = {"category": {}, "organisation": {}, "group": {}, "area_set": {}}
+        self._key_columns = {}
         self.keys, self.states, self.fingerprints = [], [], []
         self.position = {}
         self.alive = np.zeros(0, dtype=bool)
         self._features = None
-        self._description_counts = {}
-        self._dropped_keys = None
-        self._append(records, title=fitted[0], description=fitted[1])
+        self._description_counts = Counter()
+        # Stems held by too many records are known from the text alone: dropping them
+        # before the candidate rows are assembled keeps the build's memory peak down.
+        # Keys are counted once the rows exist (_freeze_candidates).
+        cap = self._key_cap(len(records))
+        self._dropped_keys = np.concatenate(
+            [np.bincount(m.indices, minlength=width) > cap for m in (title, description)]
+        )
+        texts = _Texts(
+            tfidf(title, self._title_idf),
+            tfidf(description, self._description_idf),
+            description_hash,
+        )
+        self._append(records, texts)
         self._freeze_candidates()
         self.generation += 1
 
@@ -336,24 +711,25 @@ class OverlapIndex:
             self._candidate_base_t = None
             self._base_rows = 0
             return
-        live = features.candidate[np.flatnonzero(self.alive)]
-        df = np.bincount(live.indices, minlength=live.shape[1])
-        cap = max(self.min_key_cap, int(self.max_key_share * max(len(self), 1)))
-        self._dropped_keys = df > cap
+        live = features.candidate
+        if not self.alive.all():
+            live = live[np.flatnonzero(self.alive)]
+        dropped = np.bincount(live.indices, minlength=live.shape[1]) > self._key_cap(len(self))
+        if self._dropped_keys is not None:  # the stems dropped before the rows were built
+            dropped[: len(self._dropped_keys)] |= self._dropped_keys
+        self._dropped_keys = dropped
         features.candidate = self._prune(features.candidate)
         self._candidate_base_t = features.candidate.T.tocsr()
         self._base_rows = features.candidate.shape[0]
 
+    def _key_cap(self, records: int) -> int:
+        return max(self.min_key_cap, min(int(self.max_key_share * records), self.max_key_cap))
+
     def _prune(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        if self._dropped_keys is None:
-            return matrix
-        dropped = self._dropped_keys
-        matrix = matrix.tocsr(copy=True)
-        in_range = matrix.indices < len(dropped)
-        mask = np.zeros(len(matrix.indices), dtype=bool)
-        mask[in_range] = dropped[matrix.indices[in_range]]
-        matrix.data[mask] = 0
-        matrix.eliminate_zeros()
+        """``matrix`` without the dropped keys, rows L2-normalised (in place: candidate
+        rows are always freshly built)."""
+        if self._dropped_keys is not None:
+            matrix = _drop_columns(matrix, self._dropped_keys)
         return normalize(matrix, copy=False)
 
     def __len__(self) -> int:
@@ -361,125 +737,148 @@ class OverlapIndex:
 
     # -- features ---------------------------------------------------------------------
 
-    def _area_parts(self, areas: frozenset[str]) -> tuple[bool, list[str], list[str], list[str]]:
-        national = False
-        municipalities: list[str] = []
-        whole: list[str] = []
-        districts: set[str] = set()
-        for code in areas:
-            level = self.tree.level(code)
-            if level == "country":
-                national = True
-            elif level == "district":
-                whole.append(code)
-                districts.add(code)
-            else:
-                municipalities.append(code)
-                parent = self.tree.district_of(code)
-                if parent:
-                    districts.add(parent)
-        return national, municipalities, sorted(districts), whole
-
     def _featurise(
         self,
         records: Sequence[OverlapRecord],
-        title: sp.csr_matrix | None = None,
-        description: sp.csr_matrix | None = None,
+        texts: _Texts | None = None,
+        *,
+        grow: bool = True,
     ) -> _Features:
-        assert self._title_vectorizer is not None and self._description_vectorizer is not None
-        if title is None:
-            title = _tfidf(self._title_vectorizer, [self._stemmer(r.title) for r in records])
-        if description is None:
-            description = _tfidf(
-                self._description_vectorizer, [self._stemmer(r.description) for r in records]
+        """Features of ``records`` with this index's vocabularies; ``grow=False`` (a
+        query) gives new values temporary codes instead of adding them."""
+        assert self._areas is not None
+        n = len(records)
+        if texts is None:
+            title, _hashes = self._words.analyse([r.title for r in records], grow=grow)
+            description, description_hash = self._words.analyse(
+                [r.description for r in records], grow=grow
             )
-        title, description = title.tocsr(), description.tocsr()
-        parts = [self._area_parts(r.areas) for r in records]
-        keys: list[list[str]] = []
-        all_districts = self.tree.districts()
-        for record, (national, _m, districts, _w) in zip(records, parts, strict=True):
-            cat = record.category
-            mine = [f"oc:{record.organisation}|{cat}"] if record.organisation else []
-            mine += [f"cg:{cat}|{g}" for g in record.target_groups]
-            quarters = _quarters(record.start, record.end)
-            # What x where x when: a national record meets every district's records.
-            places = all_districts if national else districts[:MAX_KEY_DISTRICTS]
-            mine += [f"cdq:{cat}|{d}|{q}" for d in places for q in quarters]
-            if not quarters:
-                mine += [f"cd:{cat}|{d}" for d in places]
-            keys.append(mine)
-        key_rows = normalize(_sparse_rows(keys, self._vocab["keys"]))
-        candidate = normalize(
-            sp.hstack([title, 0.8 * description, 0.8 * key_rows], format="csr", dtype=np.float32)
+            texts = _Texts(
+                tfidf(title, self._title_idf),
+                tfidf(description, self._description_idf),
+                description_hash,
+            )
+        title, description = texts.title, texts.description
+
+        areas = self._areas
+        area_sets = [r.areas for r in records]
+        area_rows, area_ids = areas.entries(area_sets)
+        shape = (n, len(areas.ids))
+        level = areas.level[area_ids]
+        national = np.zeros(n, dtype=bool)
+        national[area_rows[level == _COUNTRY]] = True
+        municipal, whole = level == _MUNICIPALITY, level == _DISTRICT
+        district = areas.district[area_ids]
+        known = district >= 0
+        districts_all = _binary_rows(area_rows[known], district[known], shape)
+
+        category = _codes(self._codes["category"], [r.category for r in records], grow=grow)
+        organisation = _codes(
+            self._codes["organisation"], [r.organisation for r in records], grow=grow
         )
-        groups = np.zeros(len(records), dtype=np.uint64)
-        group_bits = self._vocab.setdefault("groups", {})
-        for n, record in enumerate(records):
-            mask = 0
-            for group in record.target_groups:
-                mask |= 1 << (group_bits.setdefault(group, len(group_bits)) % 64)
-            groups[n] = mask
-        cat_codes = self._vocab["cat"]
-        org_codes = self._vocab["org"]
+        group_sets = [r.target_groups for r in records]
+        group_counts = np.fromiter(map(len, group_sets), dtype=np.int64, count=n)
+        group_rows = np.repeat(np.arange(n), group_counts)
+        group_ids = _codes(self._codes["group"], list(chain.from_iterable(group_sets)), grow=grow)
+        named = group_ids >= 0  # an empty group name is no group
+        group_rows, group_ids = group_rows[named], group_ids[named]
+        groups = np.zeros(n, dtype=np.uint64)
+        np.bitwise_or.at(groups, group_rows, np.uint64(1) << (group_ids % 64).astype(np.uint64))
+
+        start, start_quarter = _days_and_quarters([r.start for r in records])
+        end, end_quarter = _days_and_quarters([r.end for r in records])
+        quarters = quarters_run(start_quarter, end_quarter, start, end)
+        key_rows, key_codes = blocking_keys(
+            category=category,
+            organisation=organisation,
+            group_rows=group_rows,
+            group_ids=group_ids,
+            national=national,
+            districts=districts_all,
+            all_districts=areas.all_districts,
+            first_quarter=start_quarter,
+            quarters=quarters,
+        )
+        key_columns = self._key_columns_of(key_codes, grow=grow)
+        # A query's new keys have temporary columns past the vocabulary's.
+        key_width = max(len(self._key_columns), int(key_columns.max(initial=-1)) + 1, 1)
+        keys = normalize(_binary_rows(key_rows, key_columns, (n, key_width)), copy=False)
+
+        # Candidate row: title | 0.8 x description | 0.8 x keys, without the stems and
+        # keys held by too many records, L2-normalised. The stems dropped at the fit go
+        # before the rows are stacked: at a million records they are most of the text.
+        stems = title.shape[1]
+        title_part, description_part = title, description
+        if self._dropped_keys is not None:
+            title_part = _drop_columns(title, self._dropped_keys)
+            description_part = _drop_columns(description, self._dropped_keys, stems)
+        candidate = sp.hstack([title_part, description_part, keys], format="csr", dtype=np.float32)
+        candidate.data[candidate.indices >= stems] *= 0.8
+        candidate = self._prune(candidate)
         return _Features(
             title=title,
             description=description,
             candidate=candidate,
-            municipalities=_sparse_rows([p[1] for p in parts], self._vocab["mun"]),
-            districts_all=_sparse_rows([p[2] for p in parts], self._vocab["dist"]),
-            districts_whole=_sparse_rows([p[3] for p in parts], self._vocab["dist"]),
-            national=np.array([p[0] for p in parts], dtype=bool),
-            area_hash=np.array([hash(r.areas) for r in records], dtype=np.int64),
-            has_areas=np.array([bool(r.areas) for r in records], dtype=bool),
-            category=np.array(
-                [
-                    cat_codes.setdefault(r.category, len(cat_codes)) if r.category else -1
-                    for r in records
-                ],
-                dtype=np.int32,
-            ),
-            organisation=np.array(
-                [
-                    org_codes.setdefault(r.organisation, len(org_codes)) if r.organisation else -1
-                    for r in records
-                ],
-                dtype=np.int64,
-            ),
+            municipalities=_binary_rows(area_rows[municipal], area_ids[municipal], shape),
+            districts_all=districts_all,
+            districts_whole=_binary_rows(area_rows[whole], area_ids[whole], shape),
+            national=national,
+            area_set=_codes(self._codes["area_set"], area_sets, grow=grow),
+            has_areas=np.fromiter(map(bool, area_sets), dtype=bool, count=n),
+            category=category,
+            organisation=organisation,
             groups=groups,
-            start=np.array([_day(r.start) for r in records], dtype=np.float64),
-            end=np.array([_day(r.end) for r in records], dtype=np.float64),
-            description_hash=np.array(
-                [
-                    hash(" ".join(r.description.lower().split())) or 1
-                    if r.description.strip()
-                    else 0
-                    for r in records
-                ],
-                dtype=np.int64,
-            ),
-            title_empty=np.asarray(title.getnnz(axis=1) == 0),
-            description_empty=np.asarray(description.getnnz(axis=1) == 0),
+            start=start,
+            end=end,
+            description_hash=texts.description_hash,
+            title_empty=np.diff(title.indptr) == 0,
+            description_empty=np.diff(description.indptr) == 0,
         )
 
-    def _append(self, records: Sequence[OverlapRecord], **matrices: sp.csr_matrix) -> None:
+    def _draft_features(self, record: OverlapRecord) -> _Features:
+        """Features of a record checked against the index (not added). The form's check
+        asks ``query`` then ``score_against`` for the same draft: the last one is kept."""
+        last = self._last_draft
+        if last is not None and last[0] == self.generation and last[1] == record:
+            return last[2]
+        features = self._featurise([record], grow=False)
+        self._last_draft = (self.generation, record, features)
+        return features
+
+    def _key_columns_of(self, codes: np.ndarray, *, grow: bool) -> np.ndarray:
+        """The candidate-matrix key column of each key code. New keys get the next
+        columns (kept only when ``grow``); only distinct codes pass through Python."""
+        unique = _sorted_unique(codes)
+        columns = self._key_columns
+        new = [c for c in unique.tolist() if c not in columns]
+        lookup: Mapping[int, int] = columns
+        first = len(columns)
+        if grow:
+            columns.update((c, first + n) for n, c in enumerate(new))
+        elif new:
+            lookup = ChainMap({c: first + n for n, c in enumerate(new)}, columns)
+        of_unique = np.fromiter(
+            map(lookup.__getitem__, unique.tolist()), dtype=np.int64, count=len(unique)
+        )
+        return of_unique[np.searchsorted(unique, codes)]
+
+    def _append(self, records: Sequence[OverlapRecord], texts: _Texts | None = None) -> None:
         if not records:
             return
-        new = self._featurise(records, **matrices)
-        if self._dropped_keys is not None:
-            new.candidate = self._prune(new.candidate)
+        new = self._featurise(records, texts)
         for record in records:
             old = self.position.get(record.key)
             if old is not None and self.alive[old]:
                 self.alive[old] = False
-                self._count_description(self._features, old, -1)  # type: ignore[arg-type]
+                self._count_descriptions(np.array([old]), -1)
         start = len(self.keys)
-        for n, record in enumerate(records):
-            self.position[record.key] = start + n
-            self.keys.append(record.key)
-            self.states.append(record.state)
-            self.fingerprints.append(
-                record.material_fingerprint() if self.keep_fingerprints else ""
-            )
+        self.position.update((r.key, start + n) for n, r in enumerate(records))
+        self.keys.extend(r.key for r in records)
+        self.states.extend(r.state for r in records)
+        if self.keep_fingerprints:
+            self.fingerprints.extend(r.material_fingerprint() for r in records)
+        else:
+            self.fingerprints.extend(repeat("", len(records)))
         self.alive = np.concatenate([self.alive, np.ones(len(records), dtype=bool)])
         old_features = self._features
         if old_features is None:
@@ -488,22 +887,26 @@ class OverlapIndex:
             self._features = _Features(
                 **{
                     name: _merge(getattr(old_features, name), getattr(new, name))
-                    for name in old_features.__dataclass_fields__
+                    for name in _FEATURE_NAMES
                 }
             )
-        for n in range(start, len(self.keys)):
-            self._count_description(self._features, n, +1)
+        self._count_descriptions(np.arange(start, len(self.keys)), +1)
 
-    def _count_description(self, features: _Features, n: int, delta: int) -> None:
-        digest = int(features.description_hash[n])
-        if digest:
-            self._description_counts[digest] = self._description_counts.get(digest, 0) + delta
+    def _count_descriptions(self, positions: np.ndarray, delta: int) -> None:
+        """How many live records carry each description (boilerplate detection)."""
+        assert self._features is not None
+        digests = self._features.description_hash[positions]
+        digests = digests[digests != 0].tolist()
+        if delta > 0:
+            self._description_counts.update(digests)
+        else:
+            self._description_counts.subtract(digests)
 
     def upsert(self, records: Sequence[OverlapRecord]) -> None:
         """Add new records or replace changed ones; refit now and then, not per save."""
         if not records:
             return
-        if self._features is None or self._title_vectorizer is None:
+        if self._features is None or self._areas is None:
             self._fit(records)
             return
         self._append(records)
@@ -519,13 +922,20 @@ class OverlapIndex:
             n = self.position.pop(key, None)
             if n is not None and self.alive[n]:
                 self.alive[n] = False
-                self._count_description(self._features, n, -1)  # type: ignore[arg-type]
+                self._count_descriptions(np.array([n]), -1)
         self.generation += 1
 
     # -- searching -----------------------------------------------------------------------
 
-    def candidate_pairs(self, *, threshold: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (i < j) of live records among each other's top k, as position arrays."""
+    def candidate_pairs(
+        self, *, threshold: float = 0.1, rows_per_call: int = JOIN_ROWS
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (i < j) of live records where either is among the other's top k, as
+        position arrays sorted by (i, j).
+
+        The self-join runs ``rows_per_call`` rows at a time (each call spread over
+        JOIN_THREADS threads); every row's top k is independent of the others, so the
+        pairs do not depend on the chunking."""
         from sparse_dot_topn import sp_matmul_topn
 
         features = self._features
@@ -533,35 +943,44 @@ class OverlapIndex:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         live = np.flatnonzero(self.alive)
-        matrix = features.candidate[live]
-        chunk = 200_000
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        transposed = matrix.T.tocsr()
-        for start in range(0, matrix.shape[0], chunk):
+        everyone = len(live) == features.candidate.shape[0]
+        matrix = features.candidate if everyone else features.candidate[live]
+        if everyone and self._base_rows == len(live) and self._candidate_base_t is not None:
+            transposed = self._candidate_base_t  # built at the fit for queries; the same
+        else:
+            transposed = matrix.T.tocsr()
+        n = matrix.shape[0]
+        codes: list[np.ndarray] = []
+        for start in range(0, n, rows_per_call):
             block = sp_matmul_topn(
-                matrix[start : start + chunk],
+                matrix[start : start + rows_per_call],
                 transposed,
-                top_n=self.top_k + 1,
+                top_n=self.top_k + 1,  # each row finds itself too
                 threshold=threshold,
-                n_threads=2,
-            ).tocoo()
-            rows.append(block.row.astype(np.int64) + start)
-            cols.append(block.col.astype(np.int64))
-        i, j = np.concatenate(rows), np.concatenate(cols)
-        keep = i < j
-        i, j = live[i[keep]], live[j[keep]]
-        swap = i > j
-        i[swap], j[swap] = j[swap], i[swap]
-        pairs = np.unique(np.stack([i, j], axis=1), axis=0) if len(i) else np.zeros((0, 2), int)
-        return pairs[:, 0], pairs[:, 1]
+                n_threads=JOIN_THREADS,
+            )
+            rows = np.repeat(
+                np.arange(start, start + block.shape[0], dtype=np.int64), np.diff(block.indptr)
+            )
+            columns = block.indices.astype(np.int64)
+            other = rows != columns
+            rows, columns = rows[other], columns[other]
+            # One int64 per unordered pair, so a pair found from both sides is one pair.
+            codes.append(np.minimum(rows, columns) * n + np.maximum(rows, columns))
+            del block, rows, columns
+        pairs = _sorted_unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
+        del codes
+        i, j = np.divmod(pairs, n)
+        if not everyone:
+            i, j = live[i], live[j]
+        return i, j
 
     def query(self, record: OverlapRecord, *, limit: int | None = None) -> list[int]:
         """Positions of the live records closest to ``record`` (not itself)."""
         features = self._features
         if features is None or self._candidate_base_t is None:
             return []
-        q = self._prune(self._featurise([record]).candidate)
+        q = self._draft_features(record).candidate
         base_t = self._candidate_base_t
         sims = np.zeros(len(self.keys), dtype=np.float32)
         hits = (_widen(q, base_t.shape[0])[:, : base_t.shape[0]] @ base_t).tocsr()
@@ -583,29 +1002,41 @@ class OverlapIndex:
     # -- scoring ------------------------------------------------------------------------
 
     def score_pairs(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and comparison levels (pairs x fields) for position pairs."""
-        return score_arrays(self._features, self._description_counts, i, j)  # type: ignore[arg-type]
+        """Probabilities and comparison levels (pairs x fields) for position pairs,
+        SCORE_PAIRS at a time so the temporaries stay small at a million records."""
+        features, counts = self._features, self._description_counts
+        assert features is not None
+        probabilities = np.zeros(len(i))
+        levels = np.zeros((len(i), len(FIELDS)), dtype=np.int8)
+
+        def score(part: slice) -> None:
+            probabilities[part], levels[part] = score_arrays(
+                features, features, counts, i[part], j[part]
+            )
+
+        parts = [slice(start, start + SCORE_PAIRS) for start in range(0, len(i), SCORE_PAIRS)]
+        if len(parts) == 1:
+            score(parts[0])
+        else:  # numpy and scipy's sparse kernels let go of the GIL: both cores work
+            with ThreadPoolExecutor(SCORE_THREADS) as pool:
+                list(pool.map(score, parts))
+        return probabilities, levels
 
     def score_against(self, record: OverlapRecord, positions: Sequence[int]) -> list[PairScore]:
         """Score ``record`` (not necessarily in the index) against indexed positions."""
         if not positions or self._features is None:
             return []
-        one = self._featurise([record])
-        merged = _Features(
-            **{
-                name: _merge(_take(getattr(self._features, name), positions), getattr(one, name))
-                for name in one.__dataclass_fields__
-            }
-        )
-        counts = dict(self._description_counts)
+        one = self._draft_features(record)
+        counts: Mapping[int, int] = self._description_counts
         digest = int(one.description_hash[0])
-        if digest and record.key not in self.position:
-            counts[digest] = counts.get(digest, 0) + 1
+        if digest and record.key not in self.position:  # the draft counts as one more
+            counts = ChainMap(
+                {digest: self._description_counts[digest] + 1}, self._description_counts
+            )
         n = len(positions)
-        probabilities, levels = score_arrays(
-            merged, counts, np.full(n, n, dtype=np.int64), np.arange(n, dtype=np.int64)
-        )
-        details = _details(merged, np.full(n, n), np.arange(n))
+        i, j = np.zeros(n, dtype=np.int64), np.asarray(positions, dtype=np.int64)
+        probabilities, levels = score_arrays(one, self._features, counts, i, j)
+        details = _details(one, self._features, i, j)
         return [
             PairScore(
                 key_a=record.key,
@@ -620,7 +1051,9 @@ class OverlapIndex:
         probabilities, levels = self.score_pairs(i, j)
         keep = np.flatnonzero(probabilities >= threshold)
         keep = keep[np.argsort(-probabilities[keep], kind="stable")]
-        details = _details(self._features, i[keep], j[keep])  # type: ignore[arg-type]
+        features = self._features
+        assert features is not None
+        details = _details(features, features, i[keep], j[keep])
         return [
             PairScore(
                 key_a=self.keys[int(i[m])],
@@ -636,76 +1069,10 @@ class OverlapIndex:
         return self.pair_scores(i, j, threshold)
 
 
-MAX_KEY_DISTRICTS = 4
-MAX_KEY_QUARTERS = 4
-
-
-def _quarters(start: date | None, end: date | None) -> list[int]:
-    if start is None:
-        return []
-    first = start.year * 4 + (start.month - 1) // 3
-    last = first if end is None else end.year * 4 + (end.month - 1) // 3
-    return list(range(first, min(last, first + MAX_KEY_QUARTERS - 1) + 1))
-
-
-def normalize(matrix: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
-    """L2-normalise rows (sklearn's normalize, without its per-call validation cost)."""
-    matrix = matrix.tocsr(copy=copy)
-    lengths = np.diff(matrix.indptr)
-    squares = np.bincount(
-        np.repeat(np.arange(matrix.shape[0]), lengths),
-        weights=matrix.data.astype(np.float64) ** 2,
-        minlength=matrix.shape[0],
-    )
-    norms = np.sqrt(squares)
-    norms[norms == 0] = 1.0
-    matrix.data = (matrix.data / np.repeat(norms, lengths)).astype(np.float32)
-    return matrix
-
-
-def _tfidf(vectorizer: TfidfVectorizer, documents: Sequence[list[str]]) -> sp.csr_matrix:
-    """What ``vectorizer.transform`` gives (sublinear tf x idf, L2), for a few documents
-    in microseconds rather than sklearn's per-call milliseconds."""
-    vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
-    indptr, indices, data = [0], [], []
-    for tokens in documents:
-        counts: dict[int, int] = {}
-        for token in tokens:
-            column = vocabulary.get(token)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        for column, count in counts.items():
-            indices.append(column)
-            data.append((1.0 + math.log(count)) * idf[column])
-        indptr.append(len(indices))
-    matrix = sp.csr_matrix(
-        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-        shape=(len(documents), len(idf)),
-    )
-    return normalize(matrix, copy=False)
-
-
-def _given(tokens: list[str]) -> list[str]:
-    """The vectorizers receive stems already made (each text is stemmed once)."""
-    return tokens
-
-
-def _day(value: date | None) -> float:
-    return float(value.toordinal()) if value else math.nan
-
-
 def _merge(old: Any, new: Any) -> Any:
     if isinstance(old, sp.csr_matrix):
         return _stack(old, new)
-    if isinstance(old, list):
-        return old + new
     return np.concatenate([old, new])
-
-
-def _take(values: Any, positions: Sequence[int]) -> Any:
-    if isinstance(values, list):
-        return [values[p] for p in positions]
-    return values[np.asarray(positions, dtype=np.int64)]
 
 
 def _level(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
@@ -716,33 +1083,42 @@ def _level(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
 
 
 def score_arrays(
-    f: _Features, description_counts: Mapping[int, int], i: np.ndarray, j: np.ndarray
+    f: _Features,
+    g: _Features,
+    description_counts: Mapping[int, int],
+    i: np.ndarray,
+    j: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Comparison levels per field for pairs (i[n], j[n]), and the match probability."""
+    """Comparison levels per field for pairs (row i[n] of ``f``, row j[n] of ``g``), and
+    the match probability. ``f`` and ``g`` are the index's features, or a draft's and
+    the index's (no need to stack them)."""
     n = len(i)
     levels = np.zeros((n, len(FIELDS)), dtype=np.int8)
     if n == 0:
         return np.zeros(0), levels
-    title = row_dots(f.title, i, j)
+    title = row_dots(f.title, g.title, i, j)
     level = _level(title, TITLE_CUTS)
-    level[f.title_empty[i] | f.title_empty[j]] = 4
+    level[f.title_empty[i] | g.title_empty[j]] = 4
     levels[:, 0] = level
 
-    description = row_dots(f.description, i, j)
+    description = row_dots(f.description, g.description, i, j)
     level = _level(description, DESCRIPTION_CUTS)
-    level[f.description_empty[i] | f.description_empty[j]] = 4
-    hi, hj = f.description_hash[i], f.description_hash[j]
+    level[f.description_empty[i] | g.description_empty[j]] = 4
+    hi, hj = f.description_hash[i], g.description_hash[j]
     same = np.flatnonzero((hi == hj) & (hi != 0))
-    boiler = [n for n in same if description_counts.get(int(hi[n]), 0) >= BOILERPLATE_MIN]
-    level[boiler] = 5
+    if len(same):
+        # The same text on BOILERPLATE_MIN+ records: look each distinct text up once.
+        digests = _sorted_unique(hi[same])
+        common = np.array([description_counts.get(d, 0) >= BOILERPLATE_MIN for d in digests])
+        level[same[common[np.searchsorted(digests, hi[same])]]] = 5
     levels[:, 1] = level
 
-    ci, cj = f.category[i], f.category[j]
+    ci, cj = f.category[i], g.category[j]
     levels[:, 2] = np.where((ci < 0) | (cj < 0), 2, np.where(ci == cj, 0, 1))
 
-    levels[:, 3] = _where_levels(f, i, j)
+    levels[:, 3] = _where_levels(f, g, i, j)
 
-    si, ei, sj, ej = f.start[i], f.end[i], f.start[j], f.end[j]
+    si, ei, sj, ej = f.start[i], f.end[i], g.start[j], g.end[j]
     far = 1e9
     ei_f, ej_f = np.where(np.isnan(ei), far, ei), np.where(np.isnan(ej), far, ej)
     overlap = np.minimum(ei_f, ej_f) - np.maximum(si, sj) + 1
@@ -753,13 +1129,13 @@ def score_arrays(
     when[np.isnan(si) | np.isnan(sj)] = 3
     levels[:, 4] = when
 
-    gi, gj = f.groups[i], f.groups[j]
+    gi, gj = f.groups[i], g.groups[j]
     shared = np.bitwise_count(gi & gj)
     levels[:, 5] = np.where(
         (gi == 0) | (gj == 0), 3, np.where(gi == gj, 0, np.where(shared > 0, 1, 2))
     )
 
-    oi, oj = f.organisation[i], f.organisation[j]
+    oi, oj = f.organisation[i], g.organisation[j]
     levels[:, 6] = np.where((oi < 0) | (oj < 0), 2, np.where(oi == oj, 0, 1))
 
     total = np.full(n, PRIOR)
@@ -768,71 +1144,127 @@ def score_arrays(
     return probability(total), levels
 
 
-def _where_levels(f: _Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    mun = row_dots(f.municipalities, i, j)
-    dist = row_dots(f.districts_all, i, j)
-    dall_i = np.asarray(f.districts_all.getnnz(axis=1))[i]
-    dall_j = np.asarray(f.districts_all.getnnz(axis=1))[j]
-    j_in_i = row_dots_cross(f.districts_all, f.districts_whole, j, i)
-    i_in_j = row_dots_cross(f.districts_all, f.districts_whole, i, j)
+def _where_levels(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The "where" level depends only on the two sets of areas, and a few sets (one
+    district, the whole country) recur across thousands of records: work it out once per
+    distinct pair of sets."""
+    first, inverse = _distinct((f.area_set[i] + 1) * (1 << 32) + (g.area_set[j] + 1))
+    return _area_levels(f, g, i[first], j[first])[inverse]
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each distinct value first occurs, and the distinct value of each element."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.ones(len(values), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
+
+
+def _row_lengths(matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    return matrix.indptr[rows + 1] - matrix.indptr[rows]
+
+
+def _area_levels(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    mun = row_dots(f.municipalities, g.municipalities, i, j)
+    dist = row_dots(f.districts_all, g.districts_all, i, j)
+    dall_i, dall_j = _row_lengths(f.districts_all, i), _row_lengths(g.districts_all, j)
+    j_in_i = row_dots(f.districts_whole, g.districts_all, i, j)
+    i_in_j = row_dots(f.districts_all, g.districts_whole, i, j)
     contained = ((dall_j > 0) & (j_in_i >= dall_j)) | ((dall_i > 0) & (i_in_j >= dall_i))
-    ni, nj = f.national[i], f.national[j]
+    ni, nj = f.national[i], g.national[j]
     level = np.full(len(i), 4, dtype=np.int8)
     level[dist > 0] = 3
     level[mun > 0] = 2
     level[contained] = 1
     level[ni ^ nj] = 1
-    level[(f.area_hash[i] == f.area_hash[j]) | (ni & nj)] = 0
-    level[~f.has_areas[i] | ~f.has_areas[j]] = 5
+    level[(f.area_set[i] == g.area_set[j]) | (ni & nj)] = 0
+    level[~f.has_areas[i] | ~g.has_areas[j]] = 5
     return level
 
 
-def row_dots_cross(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+FEW_PAIRS = 256  # up to this many pairs, row_dots works on the CSR arrays itself
+
+
+def row_dots(
+    a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray, chunk: int = 400_000
+) -> np.ndarray:
+    """Dot product of row i[n] of ``a`` and row j[n] of ``b`` (CSR, sorted indices).
+
+    Many pairs: scipy's kernels, in chunks to bound memory. A few (a form's check):
+    scipy's per-call checks cost more than the arithmetic, so match the rows' column
+    indices with numpy instead."""
+    if len(i) <= FEW_PAIRS:
+        return _few_row_dots(a, b, i, j)
     columns = max(a.shape[1], b.shape[1])
     a, b = _widen(a, columns), _widen(b, columns)
     out = np.zeros(len(i), dtype=np.float32)
-    chunk = 400_000
     for start in range(0, len(i), chunk):
         ia, jb = i[start : start + chunk], j[start : start + chunk]
         out[start : start + chunk] = np.asarray(a[ia].multiply(b[jb]).sum(axis=1)).ravel()
     return out
 
 
-def _details(f: _Features, i: np.ndarray, j: np.ndarray) -> list[dict[str, float]]:
+def _row_entries(
+    matrix: sp.csr_matrix, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, column, value) of every entry of row rows[n], in row then column order."""
+    start = matrix.indptr[rows]
+    owners, ranks = _ragged(matrix.indptr[rows + 1] - start)
+    at = start[owners] + ranks
+    return owners, matrix.indices[at], matrix.data[at]
+
+
+def _few_row_dots(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    pair_a, column_a, value_a = _row_entries(a, np.asarray(i, dtype=np.int64))
+    pair_b, column_b, value_b = _row_entries(b, np.asarray(j, dtype=np.int64))
+    if len(pair_a) == 0 or len(pair_b) == 0:
+        return np.zeros(len(i), dtype=np.float32)
+    width = max(a.shape[1], b.shape[1])
+    key_a, key_b = pair_a * width + column_a, pair_b * width + column_b  # both sorted
+    at = np.minimum(np.searchsorted(key_b, key_a), len(key_b) - 1)
+    hit = key_b[at] == key_a
+    products = value_a[hit].astype(np.float64) * value_b[at[hit]]
+    return np.bincount(pair_a[hit], weights=products, minlength=len(i)).astype(np.float32)
+
+
+def _details(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> list[dict[str, float]]:
     """The numbers the sentences quote, for pairs that are shown (few)."""
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
     if len(i) == 0:
         return []
-    title = row_dots(f.title, i, j)
-    description = row_dots(f.description, i, j)
-    mun = row_dots(f.municipalities, i, j)
-    mun_n = np.asarray(f.municipalities.getnnz(axis=1))
-    dist = row_dots(f.districts_all, i, j)
-    dist_n = np.asarray(f.districts_all.getnnz(axis=1))
+    title = row_dots(f.title, g.title, i, j)
+    description = row_dots(f.description, g.description, i, j)
+    mun = row_dots(f.municipalities, g.municipalities, i, j)
+    mun_i, mun_j = _row_lengths(f.municipalities, i), _row_lengths(g.municipalities, j)
+    dist = row_dots(f.districts_all, g.districts_all, i, j)
+    dist_i, dist_j = _row_lengths(f.districts_all, i), _row_lengths(g.districts_all, j)
     out = []
     for m in range(len(i)):
         a, b = int(i[m]), int(j[m])
-        si, ei, sj, ej = f.start[a], f.end[a], f.start[b], f.end[b]
+        si, ei, sj, ej = f.start[a], f.end[a], g.start[b], g.end[b]
         share = math.nan
         if not (math.isnan(si) or math.isnan(sj)):
             ei = 1e9 if math.isnan(ei) else ei
             ej = 1e9 if math.isnan(ej) else ej
             shorter = min(ei - si + 1, ej - sj + 1)
             share = max(0.0, min(ei, ej) - max(si, sj) + 1) / shorter if shorter > 0 else 0.0
-        gi, gj = int(f.groups[a]), int(f.groups[b])
+        gi, gj = int(f.groups[a]), int(g.groups[b])
         out.append(
             {
                 "title": float(title[m]),
                 "description": float(description[m]),
                 "mun_shared": float(mun[m]),
-                "mun_union": float(mun_n[a] + mun_n[b] - mun[m]),
+                "mun_union": float(mun_i[m] + mun_j[m] - mun[m]),
                 "dist_shared": float(dist[m]),
-                "dist_union": float(dist_n[a] + dist_n[b] - dist[m]),
+                "dist_union": float(dist_i[m] + dist_j[m] - dist[m]),
                 "when": share,
                 "groups_shared": float(bin(gi & gj).count("1")),
                 "groups_union": float(bin(gi | gj).count("1")),
                 "national_a": float(f.national[a]),
-                "national_b": float(f.national[b]),
+                "national_b": float(g.national[b]),
             }
         )
     return out
