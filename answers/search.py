@@ -19,7 +19,7 @@ import re
 from sqlalchemy import text
 from sqlmodel import Session
 
-from initiatives.service import normalise_search_text
+from hub.text import fold
 
 # Objects the migration creates that the models do not describe (FTS tables and their
 # shadow tables, generated columns, indexes and triggers).
@@ -42,10 +42,6 @@ def database_only(name: str | None) -> bool:
     return bool(name) and (
         str(name).startswith(DATABASE_ONLY_PREFIXES) or name in DATABASE_ONLY_NAMES
     )
-
-
-def fold(*parts: str) -> str:
-    return normalise_search_text(*parts)
 
 
 def words(query: str) -> list[str]:

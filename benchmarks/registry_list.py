@@ -29,6 +29,7 @@ from connectivity.models import Area, AreaLevel
 from hub.auth import SYSTEM_EMAIL, Principal, Role
 from hub.db import make_engine, migrate
 from hub.records import utcnow
+from hub.text import fold
 from initiatives.models import (
     Initiative,
     InitiativeArea,
@@ -39,7 +40,6 @@ from initiatives.models import (
     Status,
 )
 from initiatives.queries import RegistryFilter, search_registry
-from initiatives.service import normalise_search_text
 from partners.models import Organisation
 
 CATEGORIES = ["connectivity", "health", "education", "telework", "e_services", "information"]
@@ -101,7 +101,7 @@ def populate(session: Session, count: int) -> tuple[list[str], list[str]]:
                 "people_reached": rng.randrange(0, 50_000),
                 "link": "",
                 "contact_email": "",
-                "search_text": normalise_search_text(title, description, f"Organisation {lead}"),
+                "search_text": fold(title, description, f"Organisation {lead}"),
                 "last_confirmed_at": now - timedelta(days=rng.randrange(90)),
                 "review_note": "",
                 "version": 1,

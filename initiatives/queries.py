@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from hub import settings
 from hub.auth import Principal, require_staff
 from hub.records import utcnow
+from hub.text import fold
 from initiatives.models import (
     Channel,
     Initiative,
@@ -27,7 +28,6 @@ from initiatives.models import (
     ReviewState,
     Status,
 )
-from initiatives.service import normalise_search_text
 from partners.models import Organisation
 
 SORTABLE = {
@@ -148,7 +148,7 @@ def _filtered(actor: Principal | None, filters: RegistryFilter, today: date) -> 
                 col(Initiative.planned_start) <= filters.active_on_or_before,
             )
         )
-    words = normalise_search_text(filters.text).split()
+    words = fold(filters.text).split()
     for word in words[:8]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(col(Initiative.search_text).like(f"%{escaped}%", escape="\\"))

@@ -196,11 +196,6 @@ def known_area_codes(session: Session) -> set[str]:
     return reference_codes(session=session)
 
 
-def normalise_search_text(*parts: str) -> str:
-    """Lower-case, accents removed: 'Saúde' and 'saude' find the same initiatives."""
-    return fold(*parts)
-
-
 def _unique(values: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for value in values:
@@ -451,7 +446,7 @@ def row_values(
     if draft.code:
         values["code"] = draft.code
     values["is_national"] = country_code in draft.areas
-    values["search_text"] = normalise_search_text(draft.title, draft.description, organisation_name)
+    values["search_text"] = fold(draft.title, draft.description, organisation_name)
     return values
 
 
