@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from hub.db import make_engine, migrate
@@ -76,8 +78,17 @@ class PostgresDatabases:
 
     def drop(self, url: str) -> None:
         name = make_url(url).database
-        with self.admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # FORCE ends our own leftover connections, but not an autovacuum worker
+        # (a superuser's process) that may be visiting the new database: wait it out.
+        for attempt in range(40):
+            try:
+                with self.admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except DBAPIError:
+                if attempt == 39:
+                    raise
+                time.sleep(0.25)
 
     def close(self) -> None:
         if self.template:

@@ -7,6 +7,7 @@ Chromium at /usr/bin/chromium; never ``playwright install``.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -42,9 +43,14 @@ def map_frame(page: Page) -> Frame:
     page.locator("iframe[title*='streamlit_folium']").first.wait_for(
         state="attached", timeout=RENDER_TIMEOUT_MS
     )
-    for frame in page.frames:
-        if "streamlit_folium" in frame.url:
-            return frame
+    # The iframe element is attached before its document starts loading (its frame's
+    # URL is still empty then): wait for the component's page itself.
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if "streamlit_folium" in frame.url:
+                return frame
+        page.wait_for_timeout(100)
     raise AssertionError(f"no streamlit_folium frame among {[f.url for f in page.frames]}")
 
 
