@@ -32,9 +32,9 @@ from sqlmodel import Session
 from streamlit_folium import _get_header, _get_map_string
 
 from connectivity import maps
-from connectivity.areas import area_hierarchy, areas_by_level, geometry_of, load_reference_areas
 from connectivity.demo import load_demo_indicators
 from connectivity.gaps import InitiativeReach, area_inputs, compute_gaps, readings_by_area
+from geo.areas import area_hierarchy, areas_by_level, geometry_of, load_reference_areas
 from hub.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent

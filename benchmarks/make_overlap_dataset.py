@@ -667,7 +667,7 @@ ORG_NAMES = [
 
 def areas_reference() -> tuple[dict[str, str], dict[str, list[str]]]:
     """District code -> name, district code -> municipality codes (committed reference)."""
-    from connectivity.areas import reference_areas
+    from geo.areas import reference_areas
 
     names: dict[str, str] = {}
     municipalities: dict[str, list[str]] = {}

@@ -31,7 +31,7 @@ DATA = Path(__file__).parent / "data" / "overlap_labelled.csv"
 
 
 def tree() -> AreaTree:
-    from connectivity.areas import reference_areas
+    from geo.areas import reference_areas
 
     areas = reference_areas()
     return AreaTree(

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import Session, func, select
 
-from connectivity.areas import load_reference_areas
-from connectivity.models import Area, AreaLevel
+from geo.areas import load_reference_areas
+from geo.models import Area, AreaLevel
 from hub.auth import SYSTEM_EMAIL, Principal, Role
 from hub.db import make_engine, migrate
 from hub.records import utcnow

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.engine import Engine
 
-from connectivity.areas import load_reference_areas
 from connectivity.gaps import NEED_INDICATORS, area_gaps, targets_csv
 from connectivity.imports import (
     ImportRejected,
@@ -22,6 +21,7 @@ from connectivity.imports import (
     import_ookla_tiles,
     system_principal,
 )
+from geo.areas import load_reference_areas
 from hub.db import make_engine, migrate, session_scope
 from hub.errors import InvalidInput
 from hub.i18n import _

@@ -14,10 +14,10 @@ from collections import defaultdict
 
 from sqlmodel import Session, select
 
-from connectivity.areas import areas_by_level
 from connectivity.gaps import NEED_INDICATORS, POPULATION_INDICATOR
 from connectivity.imports import ImportReport, IndicatorRow, save_indicator_values
 from connectivity.models import IndicatorValue
+from geo.areas import areas_by_level
 from hub.auth import Principal
 
 DEMO_SOURCE = "demo (synthetic)"

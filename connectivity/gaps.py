@@ -482,7 +482,7 @@ def readings_by_area(*, session: Session) -> dict[str, dict[str, Reading]]:
 
 
 def area_inputs(*, session: Session, level: str) -> list[AreaInput]:
-    from connectivity.areas import areas_by_level
+    from geo.areas import areas_by_level
 
     readings = readings_by_area(session=session)
     return [
@@ -509,7 +509,7 @@ def area_gaps(
     initiatives: Sequence[InitiativeReach] | None = None,
 ) -> list[AreaGap]:
     """The ranked gaps of every area of ``level``, from the database."""
-    from connectivity.areas import area_hierarchy
+    from geo.areas import area_hierarchy
 
     if level not in {"district", "municipality"}:
         raise InvalidInput(_("Level: use district or municipality."), field="level")

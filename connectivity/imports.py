@@ -24,9 +24,10 @@ from shapely.strtree import STRtree
 from shapely.validation import explain_validity
 from sqlmodel import Session, select
 
-from connectivity.areas import area_hierarchy, areas_by_level, known_area_codes
 from connectivity.gaps import INDICATOR_LABELS, NEED_INDICATORS, POPULATION_INDICATOR
-from connectivity.models import Area, AreaLevel, IndicatorValue
+from connectivity.models import IndicatorValue
+from geo.areas import area_hierarchy, areas_by_level, known_area_codes
+from geo.models import Area, AreaLevel
 from hub.audit import record_change
 from hub.auth import SYSTEM_EMAIL, Principal, Role, require_staff
 from hub.errors import InvalidInput

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Column, func, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hub.auth import SYSTEM_EMAIL, Principal, require_admin
-from hub.records import UTCDateTime, utcnow
+from hub.columns import UTCDateTime, utcnow
 
 # Never copied into the log, whatever table they are on.
 SECRET_FIELDS = frozenset({"password_hash"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub import settings
 from hub.db import check_connection, migrate, session_scope
 from hub.demo import database_is_empty, load_demo

@@ -15,9 +15,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from answers.demo import load_demo_answers
-from connectivity.areas import load_reference_areas
 from connectivity.demo import load_demo_indicators
 from feeds.demo import load_demo_feeds
+from geo.areas import load_reference_areas
 from hub.audit import record_change, snapshot
 from hub.auth import Role, hash_password
 from hub.settings import PROJECT_ROOT

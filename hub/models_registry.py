@@ -9,7 +9,7 @@ from answers.models import (  # noqa: F401 - issue 8
     QuestionContact,
     RateBucket,
 )
-from connectivity.models import Area, IndicatorValue  # noqa: F401 - issue 7
+from connectivity.models import IndicatorValue  # noqa: F401 - issue 7
 from feeds.models import FeedItem, FeedSource, FeedState
 from hub.audit import AuditEntry
 from initiatives.models import (

@@ -943,7 +943,7 @@ def iati_xml(
     related: Mapping[int, Sequence[str]],
 ) -> bytes:
     """IATI 2.03 ``iati-activities`` with the elements IATI makes mandatory, in schema order."""
-    from connectivity.models import Area, AreaLevel
+    from geo.models import Area, AreaLevel
 
     ref = reporting_org_ref()
     reporting_name = str(settings.get("HUB_IATI_REPORTING_ORG_NAME"))

@@ -85,7 +85,7 @@ def top_k() -> int:
 
 
 def area_tree(session: Session) -> AreaTree:
-    from connectivity.areas import area_hierarchy, area_names, country_code
+    from geo.areas import area_hierarchy, area_names, country_code
 
     return AreaTree(
         parents=area_hierarchy(session=session),

@@ -310,7 +310,7 @@ class PairScore:
 
 @dataclass(frozen=True)
 class AreaTree:
-    """Area code -> parent code (None for the country), from connectivity.areas."""
+    """Area code -> parent code (None for the country), from geo.areas."""
 
     parents: Mapping[str, str | None]
     country: str = "PT"

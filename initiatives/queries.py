@@ -430,7 +430,7 @@ class FormChoices:
 
 
 def form_choices(*, session: Session, language: str) -> FormChoices:
-    from connectivity.areas import area_names
+    from geo.areas import area_names
     from initiatives.models import VocabularyKind
     from initiatives.service import term_labels
 

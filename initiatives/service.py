@@ -191,7 +191,7 @@ def add_term(
 
 
 def known_area_codes(session: Session) -> set[str]:
-    from connectivity.areas import known_area_codes as reference_codes
+    from geo.areas import known_area_codes as reference_codes
 
     return reference_codes(session=session)
 
@@ -621,7 +621,7 @@ def next_code(session: Session) -> str:
 
 
 def country_code() -> str:
-    from connectivity.areas import country_code as configured_country
+    from geo.areas import country_code as configured_country
 
     return configured_country()
 

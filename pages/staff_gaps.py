@@ -5,7 +5,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from connectivity import maps
-from connectivity.areas import areas_by_level, geometry_of
 from connectivity.gaps import (
     GAP_CLASS_LABELS,
     NEED_INDICATORS,
@@ -16,6 +15,7 @@ from connectivity.gaps import (
     targets_csv,
 )
 from connectivity.imports import ImportRejected, import_indicators
+from geo.areas import areas_by_level, geometry_of
 from hub import settings
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope

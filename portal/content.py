@@ -27,9 +27,9 @@ from answers.models import (
     QuestionState,
 )
 from answers.service import list_public_answers
-from connectivity.areas import area_hierarchy, area_names, country_code
 from feeds.models import FeedItem, StoryPublic
 from feeds.service import list_public_stories
+from geo.areas import area_hierarchy, area_names, country_code
 from hub.i18n import _
 from initiatives.models import Channel, Initiative, InitiativePublic, ReviewState, VocabularyKind
 from initiatives.queries import RegistryFilter, list_public

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.auth import Role
 from hub.records import utcnow
 from initiatives.freshness import send_freshness_reminders

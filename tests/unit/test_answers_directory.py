@@ -27,7 +27,7 @@ from answers.directory import (
 )
 from answers.models import AnswerDraft, ContactDraft, MeasureDraft, QuestionDraft, Topic
 from answers.service import ask_question, get_question, publish_question, save_answer
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.auth import Principal, Role
 from hub.errors import InvalidInput, PermissionDenied, StaleRecord
 from initiatives.service import approve, create_initiative

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from connectivity.models import Area, IndicatorValue
+from connectivity.models import IndicatorValue
+from geo.models import Area
 from hub.audit import AuditEntry
 from hub.cli import app
 from hub.db import make_engine

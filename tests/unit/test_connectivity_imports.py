@@ -12,12 +12,6 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from connectivity import imports
-from connectivity.areas import (
-    area_names,
-    areas_by_level,
-    known_area_codes,
-    load_reference_areas,
-)
 from connectivity.demo import load_demo_indicators
 from connectivity.gaps import area_gaps
 from connectivity.imports import (
@@ -27,7 +21,14 @@ from connectivity.imports import (
     import_ookla_tiles,
     quadkey_center,
 )
-from connectivity.models import Area, IndicatorValue
+from connectivity.models import IndicatorValue
+from geo.areas import (
+    area_names,
+    areas_by_level,
+    known_area_codes,
+    load_reference_areas,
+)
+from geo.models import Area
 from hub.audit import AuditEntry
 from hub.auth import Role
 from hub.errors import PermissionDenied

@@ -8,9 +8,9 @@ import re
 from sqlmodel import Session
 
 from connectivity import maps
-from connectivity.areas import areas_by_level, geometry_of, load_reference_areas
 from connectivity.demo import load_demo_indicators
 from connectivity.gaps import AreaGap, GapClass, InitiativeReach, area_gaps
+from geo.areas import areas_by_level, geometry_of, load_reference_areas
 
 
 def demo_gaps(session: Session) -> tuple[list[AreaGap], list[AreaGap], dict]:

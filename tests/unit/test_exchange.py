@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Role
 from hub.cli import app

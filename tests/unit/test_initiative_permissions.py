@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Principal, Role
 from hub.errors import PermissionDenied

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Role
 from hub.errors import InvalidInput, StaleRecord

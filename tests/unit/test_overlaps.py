@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Principal, Role
 from hub.cli import app

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import portal.routes
-from connectivity.areas import load_reference_areas
+from geo.areas import load_reference_areas
 from hub.auth import Role
 from initiatives.service import approve, create_initiative
 from portal.content import PublicQuery, gather, where_i_live

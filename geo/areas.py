@@ -18,7 +18,7 @@ from shapely.geometry import shape
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from connectivity.models import Area, AreaLevel
+from geo.models import Area, AreaLevel
 from hub import settings
 from hub.audit import record_change
 
