@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hub.clean import CleanInput, strip_controls
 
@@ -19,8 +19,8 @@ class Draft(CleanInput):
 
     title: str = ""
     description: str = ""
-    tags: list[str] = []
-    people: list[Nested] = []
+    tags: list[str] = Field(default_factory=list)
+    people: list[Nested] = Field(default_factory=list)
     count: int | None = None
 
 
