@@ -3,7 +3,8 @@
 The one-record services in ``initiatives.service`` issue about a dozen statements per
 record (side-table deletes, version number, two re-reads of the record, a commit).
 This module writes a whole batch with a constant number of statements, yet through the
-same helpers (``fill_row``, ``side_rows``, ``version_row``, ``audit_snapshot``), so an
+same helpers (``initiatives.records``: ``row_values``, ``side_rows``, ``version_values``,
+``audit_snapshot``) and the same review rule (``initiatives.workflow.plan_edit``), so an
 imported initiative is stored, versioned and audited exactly as one saved on a form:
 one ``InitiativeVersion`` and one audit entry (``record_change``) per initiative.
 Permission checks stay with the caller (``initiatives.exchange``).
@@ -17,11 +18,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from geo.areas import country_code
 from hub.audit import change_values, record_changes, snapshot
 from hub.auth import Principal
-from hub.records import StaleDataError, stale_error, utcnow
+from hub.errors import InvalidInput
+from hub.i18n import _
+from hub.records import stale_guard, utcnow
+from initiatives import workflow
 from initiatives.models import (
     Initiative,
     InitiativeArea,
@@ -33,12 +39,10 @@ from initiatives.models import (
     Participant,
     ReviewState,
 )
-from initiatives.service import (
+from initiatives.records import (
     SIDE_TABLES,
-    UNPUBLISHED_STATES,
     audit_snapshot,
-    changed_draft_fields,
-    country_code,
+    draft_from_parts,
     draft_json,
     fill_row,
     row_values,
@@ -100,26 +104,12 @@ def drafts_of(session: Session, initiatives: Sequence[Initiative]) -> dict[int, 
                 Participant(organisation_id=participant.organisation_id, role=participant.role)
             )
     return {
-        i.id: InitiativeDraft(
-            code=i.code,
-            title=i.title,
-            description=i.description,
-            lead_organisation_id=i.lead_organisation_id,
+        i.id: draft_from_parts(
+            i,
             participants=sorted(participants[i.id], key=lambda p: p.organisation_id),
-            category=i.category,
-            target_groups=sorted(groups[i.id]),
-            areas=sorted(areas[i.id]),
-            channels=sorted(channels[i.id]),
-            planned_start=i.planned_start,
-            planned_end=i.planned_end,
-            actual_start=i.actual_start,
-            actual_end=i.actual_end,
-            status=i.status,
-            people_targeted=i.people_targeted,
-            people_reached=i.people_reached,
-            cost=i.cost,
-            link=i.link,
-            contact_email=i.contact_email,
+            target_groups=groups[i.id],
+            areas=areas[i.id],
+            channels=channels[i.id],
         )
         for i in initiatives
         if i.id is not None
@@ -170,9 +160,8 @@ def write_many(
 ) -> list[BulkResult]:
     """Create or update every item in the session's transaction (flushed, not committed).
 
-    The rules of ``service.create_initiative`` / ``update_initiative``: new records are
-    drafts (or submitted); a partner's edit of a published initiative waits in
-    ``pending_changes`` while the published version stays live; staff edits apply at once.
+    New records are drafts (or submitted); each edit follows ``workflow.plan_edit`` and
+    ``workflow.mark_edit``, as ``service.update_initiative`` does.
     New rows go in as batched INSERTs of plain values (no ORM object per row); updates
     go through the ORM so the optimistic version check still guards them.
     """
@@ -190,7 +179,7 @@ def write_many(
 
     new_rows: list[dict[str, Any]] = []
     new_drafts: list[InitiativeDraft] = []
-    updated: list[tuple[Initiative, str, InitiativeDraft, dict[str, Any], str]] = []
+    updated: list[tuple[Initiative, workflow.EditPlan, InitiativeDraft, dict[str, Any], str]] = []
     for item in items:
         draft, initiative = as_stored(item.draft), item.existing
         organisation_name = names.get(draft.lead_organisation_id or 0, "")
@@ -212,30 +201,37 @@ def write_many(
             continue
         assert item.current is not None
         before = audit_snapshot(initiative, item.current)
-        initiative.last_confirmed_at = now
+        plan = workflow.plan_edit(initiative.review_state, by_staff=actor.is_staff, submit=submit)
+        summary = workflow.mark_edit(initiative, plan, draft, current=item.current, now=now)
         initiative.updated_at = now
         initiative.updated_by = actor.label
-        if initiative.review_state is ReviewState.PUBLISHED and not actor.is_staff:
-            initiative.pending_changes = draft_json(draft)
-            initiative.pending_submitted_at = now
-            summary = ", ".join(changed_draft_fields(item.current, draft))
-            updated.append((initiative, "propose_edit", item.current, before, summary))
-            continue
-        fill_row(initiative, draft, country_code=country, organisation_name=organisation_name)
-        if submit and initiative.review_state in UNPUBLISHED_STATES:
-            initiative.review_state = ReviewState.SUBMITTED
-            initiative.submitted_at = now
-            initiative.review_note = ""
-        updated.append((initiative, "submit" if submit else "update", draft, before, ""))
+        if plan.applies:
+            fill_row(initiative, draft, country_code=country, organisation_name=organisation_name)
+        content = draft if plan.applies else item.current
+        updated.append((initiative, plan, content, before, summary))
 
     if new_rows:
         # Batched INSERT ... RETURNING; rows come back in any order, so match them by code
         # (asking SQLAlchemy to keep parameter order makes SQLite insert one row at a time).
-        ids = dict(
-            session.execute(
-                insert(Initiative).returning(col(Initiative.code), col(Initiative.id)), new_rows
-            ).all()
-        )
+        try:
+            ids = dict(
+                session.execute(
+                    insert(Initiative).returning(col(Initiative.code), col(Initiative.id)),
+                    new_rows,
+                ).all()
+            )
+        except IntegrityError:
+            session.rollback()
+            taken = sorted(initiatives_by_code(session, [row["code"] for row in new_rows]))
+            if not taken:
+                raise
+            raise InvalidInput(
+                _(
+                    "Identifier: '{code}' was taken by another save meanwhile. "
+                    "Nothing was written: import the file again."
+                ).format(code=taken[0]),
+                field="code",
+            ) from None
         for values, draft in zip(new_rows, new_drafts, strict=True):
             initiative_id = ids[values["code"]]
             plans.append(
@@ -247,17 +243,15 @@ def write_many(
                 )
             )
             applied.append((initiative_id, draft))
-    try:
-        session.flush()  # the updates, each checked against its version
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(updated[0][0]) from None
-    for initiative, action, content, before, summary in updated:
+    if updated:
+        with stale_guard(session, updated[0][0]):
+            session.flush()  # the updates, each checked against its version
+    for initiative, plan, content, before, summary in updated:
         assert initiative.id is not None
         plans.append(
-            _Plan(initiative.id, initiative.model_dump(), action, content, before, summary)
+            _Plan(initiative.id, initiative.model_dump(), plan.action, content, before, summary)
         )
-        if action != "propose_edit":
+        if plan.applies:
             applied.append((initiative.id, content))
             replaced.append(initiative.id)
 

@@ -21,7 +21,8 @@ from initiatives.models import (
     ParticipantRole,
     ReviewState,
 )
-from initiatives.service import _apply, _save, country_code, validate_draft
+from initiatives.records import apply_draft, save_initiative
+from initiatives.validation import validate_draft
 from partners.models import Organisation
 
 DEMO_FILE = PROJECT_ROOT / "data" / "demo" / "initiatives.json"
@@ -91,7 +92,14 @@ def load_demo_initiatives(*, session: Session) -> int:
             published_at=now if state is ReviewState.PUBLISHED else None,
             updated_by="demo loader",
         )
-        _apply(session, initiative, draft, country_code())
-        _save(session, None, initiative, "create", None, summary="demo data")
+        apply_draft(session, initiative, draft)
+        save_initiative(
+            session,
+            actor=None,
+            initiative=initiative,
+            action="create",
+            before=None,
+            summary="demo data",
+        )
         added += 1
     return added

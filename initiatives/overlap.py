@@ -7,10 +7,13 @@ The engine itself (features, candidates, scoring, explanations) is in
 Where the index lives: in the process, one per database URL, built from the database on
 first use. Every use first reads a cheap watermark (highest id and latest
 ``updated_at``); when another process (or a bulk import) changed rows, only those rows
-are read again and replaced in the index. A save through ``initiatives.service`` calls
-``refresh_loaded_index`` after its commit, so this process sees its own change at once.
-After much churn the index is rebuilt from the database (IDF refitted). Nothing about
-the index is stored; decisions are, with fingerprints of both records' material content.
+are read again and replaced in the index, so a save (by this process or any other) is
+seen by the next read without the services calling in here. After much churn the index
+is rebuilt from the database (IDF refitted). Nothing about the index is stored;
+decisions are, with fingerprints of both records' material content.
+
+Why one module (about 800 lines): every part reads the same per-database index cache and
+the same decisions and links; split, the cache's internals would cross modules.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from geo.areas import area_hierarchy, area_names, country_code
 from hub import settings
 from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
 from hub.records import utcnow
+from initiatives import workflow
 from initiatives.models import (
     Initiative,
     InitiativeArea,
@@ -52,6 +57,8 @@ from initiatives.overlap_models import (
     OverlapDecision,
     OverlapNote,
 )
+from initiatives.records import full_snapshot, save_initiative
+from initiatives.service import can_see, get_initiative, require_lead
 from partners.models import Organisation
 
 # Not compared: a withdrawn or rejected initiative is no longer an effort anyone runs.
@@ -85,8 +92,6 @@ def top_k() -> int:
 
 
 def area_tree(session: Session) -> AreaTree:
-    from geo.areas import area_hierarchy, area_names, country_code
-
     return AreaTree(
         parents=area_hierarchy(session=session),
         country=country_code(),
@@ -250,7 +255,7 @@ def _catch_up(session: Session, entry: _Entry, mark: tuple[int, datetime | None]
 def refresh_loaded_index(session: Session) -> None:
     """After a save: bring this database's index up to date, if this process holds one.
 
-    Called by initiatives.service after its commit. The index is a cache: a failure here
+    Called after a staff decision's commit. The index is a cache: a failure here
     must not turn a saved record into an error, so it only drops the cached index."""
     key = _database_key(session)
     with _CACHE_LOCK:
@@ -401,8 +406,6 @@ def decide_pair(
     """Record staff's decision on a pair; "duplicate" also merges, "joint" also links.
 
     Everything (decision, merge, link, history, audit entries) is one transaction."""
-    from initiatives.service import _full_snapshot, _record_version, _touch
-
     actor = require_staff(actor)
     decision = Decision(decision)
     reason = reason.strip()[:2000]
@@ -449,25 +452,20 @@ def decide_pair(
         kept, merged = (first, second) if keep_id == a else (second, first)
         if merged.review_state is ReviewState.WITHDRAWN:
             raise InvalidInput(_("That initiative was already withdrawn."))
-        merged_before = _full_snapshot(session, merged)
-        merged.review_state = ReviewState.WITHDRAWN
-        merged.pending_changes = None
-        merged.pending_submitted_at = None
-        merged.review_note = _("Merged into {code} by the coordination office.").format(
-            code=kept.code
+        merged_before = full_snapshot(session, merged)
+        workflow.withdraw(
+            merged,
+            note=_("Merged into {code} by the coordination office.").format(code=kept.code),
         )
-        _touch(merged, actor)
-        session.flush()
-        _record_version(session, actor, merged, "merge_withdraw")
-        record_change(
-            session=session,
+        save_initiative(
+            session,
             actor=actor,
+            initiative=merged,
             action="merge",
-            entity_type="initiative",
-            entity_id=merged.id,
+            version_action="merge_withdraw",
             before=merged_before,
-            after=_full_snapshot(session, merged),
             summary=f"merged into {kept.code}",
+            commit=False,
         )
         _link(session, actor, kept, merged, LinkKind.MERGED)
     elif decision is Decision.JOINT:
@@ -480,8 +478,14 @@ def decide_pair(
 def _link(
     session: Session, actor: Principal, source: Initiative, target: Initiative, kind: LinkKind
 ) -> None:
+    """Link two initiatives. A partner's link never changes one that exists between the
+    two (either way round): a staff decision (joint effort, merge) stays as staff set it."""
     assert source.id is not None and target.id is not None
     link = session.get(InitiativeLink, (source.id, target.id))
+    if not actor.is_staff and (
+        link is not None or session.get(InitiativeLink, (target.id, source.id)) is not None
+    ):
+        return
     if link is None:
         link = InitiativeLink(initiative_id=source.id, other_initiative_id=target.id, kind=kind)
     link.kind = kind
@@ -644,17 +648,27 @@ def note_overlap_response(
     note: str = "",
 ) -> int:
     """Store what the partner said about the similar initiatives they were shown: which
-    are related (linked), and how theirs differs from the others. Returns rows written."""
-    from initiatives.service import get_initiative, require_lead
+    are related (linked), and how theirs differs from the others. Returns rows written.
 
+    Only initiatives the partner may see (published, or their organisation's) can be
+    named; any other id is refused exactly as one that does not exist, so the answer
+    tells nothing about records the partner was never shown."""
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
     actor = require_lead(session, actor, initiative, "answer overlap warning")
     note = note.strip()[:2000]
-    written = 0
+    others: list[Initiative] = []
     for other_id in dict.fromkeys([*shown_ids, *related_ids]):
-        other = session.get(Initiative, other_id)
-        if other is None or other_id == initiative_id:
+        if other_id == initiative_id:
             continue
+        other = session.get(Initiative, other_id)
+        if other is None or not (
+            other.review_state is ReviewState.PUBLISHED or can_see(session, actor, other)
+        ):
+            raise NotFound(_("That initiative does not exist."))
+        others.append(other)
+    written = 0
+    for other in others:
+        other_id = other.id or 0
         related = other_id in related_ids
         if not related and not note:
             continue
@@ -773,6 +787,7 @@ def read_overlap_file(data: bytes, *, filename: str = "") -> list[OverlapRecord]
 
     records: list[OverlapRecord] = []
     seen: set[str] = set()
+    country = country_code()
     for number, values in rows:
         key = cell(values, "id")
         if not key:
@@ -790,7 +805,7 @@ def read_overlap_file(data: bytes, *, filename: str = "") -> list[OverlapRecord]
                 organisation=cell(values, "organisation").lower(),
                 category=cell(values, "category"),
                 target_groups=frozenset(_split(cell(values, "target_groups"))),
-                areas=frozenset(_area_code(a, "PT") for a in _split(cell(values, "areas"))),
+                areas=frozenset(_area_code(a, country) for a in _split(cell(values, "areas"))),
                 start=day(values, "start_date", number),
                 end=day(values, "end_date", number),
             )

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from geo.areas import area_names
 from hub import settings
 from hub.auth import Principal, require_staff
 from hub.records import utcnow
@@ -27,7 +28,9 @@ from initiatives.models import (
     InitiativeTargetGroup,
     ReviewState,
     Status,
+    VocabularyKind,
 )
+from initiatives.vocabulary import term_labels
 from partners.models import Organisation
 
 SORTABLE = {
@@ -398,13 +401,27 @@ def public_shapes(session: Session, initiatives: list[Initiative]) -> list[Initi
     ]
 
 
-def published_reach(session: Session) -> list[Any]:
-    """Published initiatives as the connectivity gap score reads them."""
-    from connectivity.gaps import InitiativeReach
+@dataclass(frozen=True)
+class PublishedReach:
+    """A published initiative as the connectivity gap score reads it (the attribute names
+    of ``connectivity.gaps.InitiativeReach``; this package knows nothing of connectivity)."""
 
+    initiative_id: int
+    title: str
+    organisation: str
+    status: str
+    category: str
+    channels: tuple[str, ...]
+    area_codes: tuple[str, ...]
+    people_reached: int | None
+    people_targeted: int | None
+
+
+def published_reach(session: Session) -> list[PublishedReach]:
+    """Published initiatives as the connectivity gap score reads them."""
     rows, _total = list_public(session=session, limit=1_000_000)
     return [
-        InitiativeReach(
+        PublishedReach(
             initiative_id=p.id,
             title=p.title,
             organisation=p.organisation,
@@ -430,10 +447,6 @@ class FormChoices:
 
 
 def form_choices(*, session: Session, language: str) -> FormChoices:
-    from geo.areas import area_names
-    from initiatives.models import VocabularyKind
-    from initiatives.service import term_labels
-
     organisations = {
         organisation_id: name
         for organisation_id, name in session.exec(

@@ -6,54 +6,65 @@ Permission rules (tested in tests/unit/test_initiative_permissions.py):
   changes only those their organisation leads; any other attempt, by any path, is
   refused with PermissionDenied and leaves an audit entry;
 - the public sees published initiatives only, in the ``InitiativePublic`` shape.
+
+The functions here are thin: permission checks, then the review rule from
+``initiatives.workflow``, the field rules from ``initiatives.validation`` and the save
+from ``initiatives.records``. The overlap index needs no call after a save: it catches
+up from the database's watermark whenever it is read (initiatives.overlap).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from hub.audit import record_change, snapshot
+from geo.areas import country_code
+from hub.audit import record_change
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
-from hub.records import StaleDataError, check_version, stale_error, utcnow
-from hub.text import fold
-from hub.urls import safe_http_url
+from hub.records import check_version, stale_guard, utcnow
+from initiatives import workflow
 from initiatives.models import (
     Initiative,
-    InitiativeArea,
-    InitiativeChannel,
     InitiativeDraft,
     InitiativeParticipant,
-    InitiativeTargetGroup,
     InitiativeVersion,
     Notification,
-    Participant,
-    ParticipantRole,
     ReviewState,
-    VocabularyKind,
-    VocabularyTerm,
 )
-from partners.accounts import EMAIL_PATTERN
-from partners.models import Organisation
-
-TITLE_MAX = 200
-DESCRIPTION_MAX = 5000
-LINK_MAX = 500  # the column's length
-PEOPLE_MAX = 20_000_000  # more than the population: surely a typing slip
-
-# Fields of the draft that are stored in side tables rather than on the row.
-SIDE_FIELDS = ("participants", "target_groups", "areas", "channels")
-# States in which the lead partner edits the row itself (nothing public yet).
-UNPUBLISHED_STATES = frozenset(
-    {ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED, ReviewState.REJECTED, ReviewState.SUBMITTED}
+from initiatives.records import (
+    apply_draft,
+    changed_draft_fields,
+    code_taken,
+    code_taken_error,
+    draft_json,
+    draft_of,
+    full_snapshot,
+    next_code,
+    save_initiative,
 )
+from initiatives.validation import known_area_codes, validate_draft
+from initiatives.vocabulary import add_term, term_labels, vocabulary
+
+# Re-exported: the faces and the exchange formats import these from the service layer.
+__all__ = [
+    "add_term",
+    "changed_draft_fields",
+    "country_code",
+    "draft_json",
+    "draft_of",
+    "known_area_codes",
+    "next_code",
+    "term_labels",
+    "validate_draft",
+    "vocabulary",
+]
+
+# A generated code another save took in the same instant: try the next free one.
+CODE_ATTEMPTS = 5
 
 
 # --- permissions ---------------------------------------------------------------------
@@ -111,519 +122,7 @@ def get_initiative(*, session: Session, actor: Principal | None, initiative_id: 
     return initiative
 
 
-# --- vocabulary ----------------------------------------------------------------------
-
-
-def vocabulary(
-    *, session: Session, kind: VocabularyKind, include_inactive: bool = False
-) -> list[VocabularyTerm]:
-    query = select(VocabularyTerm).where(VocabularyTerm.kind == kind)
-    if not include_inactive:
-        query = query.where(col(VocabularyTerm.active).is_(True))
-    return list(
-        session.exec(query.order_by(col(VocabularyTerm.position), col(VocabularyTerm.code))).all()
-    )
-
-
-def term_labels(*, session: Session, kind: VocabularyKind, language: str) -> dict[str, str]:
-    return {
-        term.code: term.label_pt if language == "pt" else term.label_en
-        for term in vocabulary(session=session, kind=kind, include_inactive=True)
-    }
-
-
-def add_term(
-    *,
-    session: Session,
-    actor: Principal | None,
-    kind: VocabularyKind,
-    code: str,
-    label_en: str,
-    label_pt: str,
-) -> VocabularyTerm:
-    """Staff extend a configurable list (a new category or target group)."""
-    require_staff(actor)
-    code = code.strip().lower().replace(" ", "_")
-    if not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", code):
-        raise InvalidInput(
-            _(
-                "Code: use 2 to 40 lower-case letters, digits or underscores, "
-                "starting with a letter."
-            ),
-            field="code",
-        )
-    if not label_en.strip() or not label_pt.strip():
-        raise InvalidInput(_("Labels: give the name in English and in Portuguese."), field="label")
-    existing = session.exec(
-        select(VocabularyTerm).where(VocabularyTerm.kind == kind, VocabularyTerm.code == code)
-    ).first()
-    if existing is not None:
-        raise InvalidInput(
-            _("Code: '{code}' is already in the list.").format(code=code), field="code"
-        )
-    position = session.exec(
-        select(func.coalesce(func.max(VocabularyTerm.position), 0)).where(
-            VocabularyTerm.kind == kind
-        )
-    ).one()
-    term = VocabularyTerm(
-        kind=kind,
-        code=code,
-        label_en=label_en.strip(),
-        label_pt=label_pt.strip(),
-        position=int(position) + 1,
-    )
-    session.add(term)
-    session.flush()
-    record_change(
-        session=session,
-        actor=actor,
-        action="create",
-        entity_type="vocabulary_term",
-        entity_id=term.id,
-        after=snapshot(term),
-    )
-    session.commit()
-    return term
-
-
-# --- validation ----------------------------------------------------------------------
-
-
-def known_area_codes(session: Session) -> set[str]:
-    from geo.areas import known_area_codes as reference_codes
-
-    return reference_codes(session=session)
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for value in values:
-        cleaned = value.strip()
-        if cleaned:
-            seen.setdefault(cleaned, None)
-    return list(seen)
-
-
-def validate_draft(
-    session: Session,
-    draft: InitiativeDraft,
-    *,
-    area_codes: set[str] | None = None,
-    categories: set[str] | None = None,
-    target_groups: set[str] | None = None,
-    organisation_ids: set[int] | None = None,
-) -> InitiativeDraft:
-    """Return a cleaned copy of ``draft`` or raise InvalidInput naming the field and the fix.
-
-    The optional sets let a bulk import look the reference lists up once, not per row.
-    """
-    title = " ".join(draft.title.split())
-    if not title:
-        raise InvalidInput(_("Title: give the initiative a title."), field="title")
-    if len(title) > TITLE_MAX:
-        raise InvalidInput(
-            _("Title: use at most {n} characters.").format(n=TITLE_MAX), field="title"
-        )
-    description = draft.description.strip()
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidInput(
-            _("Description: use at most {n} characters.").format(n=DESCRIPTION_MAX),
-            field="description",
-        )
-    if organisation_ids is None:
-        organisation_ids = {
-            organisation_id
-            for organisation_id in session.exec(
-                select(Organisation.id).where(col(Organisation.active).is_(True))
-            ).all()
-            if organisation_id is not None
-        }
-    if draft.lead_organisation_id is None or draft.lead_organisation_id not in organisation_ids:
-        raise InvalidInput(
-            _("Organisation: choose the organisation that leads the initiative."),
-            field="lead_organisation_id",
-        )
-    participants: dict[int, Participant] = {}
-    for participant in draft.participants:
-        if participant.organisation_id not in organisation_ids:
-            raise InvalidInput(
-                _("Participating organisations: one of them does not exist."), field="participants"
-            )
-        if participant.organisation_id != draft.lead_organisation_id:
-            participants[participant.organisation_id] = participant.model_copy(
-                update={"role": ParticipantRole.IMPLEMENTING}
-                if participant.role is ParticipantRole.LEAD
-                else {}
-            )
-    if categories is None:
-        categories = {t.code for t in vocabulary(session=session, kind=VocabularyKind.CATEGORY)}
-    category = draft.category.strip()
-    if category not in categories:
-        raise InvalidInput(
-            _("Category: '{value}' is not in the list. Choose one of: {allowed}.").format(
-                value=category, allowed=", ".join(sorted(categories))
-            ),
-            field="category",
-        )
-    if target_groups is None:
-        target_groups = {
-            t.code for t in vocabulary(session=session, kind=VocabularyKind.TARGET_GROUP)
-        }
-    groups = _unique(draft.target_groups)
-    unknown_groups = [g for g in groups if g not in target_groups]
-    if unknown_groups:
-        raise InvalidInput(
-            _("Target groups: '{value}' is not in the list. Choose from: {allowed}.").format(
-                value=unknown_groups[0], allowed=", ".join(sorted(target_groups))
-            ),
-            field="target_groups",
-        )
-    if area_codes is None:
-        area_codes = known_area_codes(session)
-    areas = [a.upper() if a.upper().startswith("PT") else a for a in _unique(draft.areas)]
-    unknown_areas = [a for a in areas if a not in area_codes]
-    if unknown_areas:
-        raise InvalidInput(
-            _(
-                "Areas: '{value}' is not a known district (PT-11), municipality (1106) or "
-                "country code."
-            ).format(value=unknown_areas[0]),
-            field="areas",
-        )
-    for start_field, end_field, start, end in (
-        ("planned_start", "planned_end", draft.planned_start, draft.planned_end),
-        ("actual_start", "actual_end", draft.actual_start, draft.actual_end),
-    ):
-        if start and end and end < start:
-            raise InvalidInput(
-                _("End date: {end} is before the start date {start}. Correct one of them.").format(
-                    end=end.isoformat(), start=start.isoformat()
-                ),
-                field=end_field,
-            )
-        del start_field
-    for field, value in (
-        ("people_targeted", draft.people_targeted),
-        ("people_reached", draft.people_reached),
-    ):
-        if value is not None and not 0 <= value <= PEOPLE_MAX:
-            raise InvalidInput(
-                _("People: enter a whole number between 0 and {n}.").format(n=f"{PEOPLE_MAX:,}"),
-                field=field,
-            )
-    link = ""
-    if draft.link.strip():
-        link = safe_http_url(draft.link) or ""
-        if not link:
-            raise InvalidInput(
-                _("Public link: enter a web address starting with https://."), field="link"
-            )
-        if len(link) > LINK_MAX:
-            raise InvalidInput(
-                _("Public link: use at most {n} characters.").format(n=LINK_MAX), field="link"
-            )
-    contact = draft.contact_email.strip().lower()
-    if contact and (not EMAIL_PATTERN.match(contact) or len(contact) > 254):
-        raise InvalidInput(
-            _("Contact e-mail: enter an address like name@example.pt."), field="contact_email"
-        )
-    code = (draft.code or "").strip()
-    if code and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/\-]{0,79}", code):
-        raise InvalidInput(
-            _("Identifier: use up to 80 letters, digits, dots, dashes, colons or slashes."),
-            field="code",
-        )
-    return draft.model_copy(
-        update={
-            "code": code or None,
-            "title": title,
-            "description": description,
-            "category": category,
-            "target_groups": groups,
-            "areas": areas,
-            "channels": list(dict.fromkeys(draft.channels)),
-            "participants": list(participants.values()),
-            "link": link,
-            "contact_email": contact,
-        }
-    )
-
-
-# --- reading and writing the record ----------------------------------------------
-
-
-def draft_of(session: Session, initiative: Initiative) -> InitiativeDraft:
-    """The initiative's current content in draft shape (what a form shows)."""
-    initiative_id = initiative.id
-    return InitiativeDraft(
-        code=initiative.code,
-        title=initiative.title,
-        description=initiative.description,
-        lead_organisation_id=initiative.lead_organisation_id,
-        participants=[
-            Participant(organisation_id=p.organisation_id, role=p.role)
-            for p in session.exec(
-                select(InitiativeParticipant).where(
-                    InitiativeParticipant.initiative_id == initiative_id
-                )
-            ).all()
-        ],
-        category=initiative.category,
-        target_groups=sorted(
-            session.exec(
-                select(InitiativeTargetGroup.code).where(
-                    InitiativeTargetGroup.initiative_id == initiative_id
-                )
-            ).all()
-        ),
-        areas=sorted(
-            session.exec(
-                select(InitiativeArea.area_code).where(
-                    InitiativeArea.initiative_id == initiative_id
-                )
-            ).all()
-        ),
-        channels=sorted(
-            session.exec(
-                select(InitiativeChannel.channel).where(
-                    InitiativeChannel.initiative_id == initiative_id
-                )
-            ).all()
-        ),
-        planned_start=initiative.planned_start,
-        planned_end=initiative.planned_end,
-        actual_start=initiative.actual_start,
-        actual_end=initiative.actual_end,
-        status=initiative.status,
-        people_targeted=initiative.people_targeted,
-        people_reached=initiative.people_reached,
-        cost=initiative.cost,
-        link=initiative.link,
-        contact_email=initiative.contact_email,
-    )
-
-
-def draft_json(draft: InitiativeDraft) -> dict[str, Any]:
-    return draft.model_dump(mode="json")
-
-
-def _organisation_name(session: Session, organisation_id: int | None) -> str:
-    organisation = session.get(Organisation, organisation_id) if organisation_id else None
-    return organisation.name if organisation else ""
-
-
-# Draft fields stored on the initiative row itself (the others are SIDE_FIELDS).
-ROW_FIELDS = (
-    "title",
-    "description",
-    "category",
-    "planned_start",
-    "planned_end",
-    "actual_start",
-    "actual_end",
-    "status",
-    "people_targeted",
-    "people_reached",
-    "cost",
-    "link",
-    "contact_email",
-)
-SIDE_TABLES = (InitiativeArea, InitiativeTargetGroup, InitiativeChannel, InitiativeParticipant)
-
-
-def row_values(
-    draft: InitiativeDraft, *, country_code: str, organisation_name: str
-) -> dict[str, Any]:
-    """The initiative row's own columns for ``draft`` (side tables apart).
-
-    Shared by the one-record services (``fill_row``) and the bulk import
-    (initiatives.bulk), so both store a draft the same way.
-    """
-    values = {field: getattr(draft, field) for field in ROW_FIELDS}
-    assert draft.lead_organisation_id is not None
-    values["lead_organisation_id"] = draft.lead_organisation_id
-    if draft.code:
-        values["code"] = draft.code
-    values["is_national"] = country_code in draft.areas
-    values["search_text"] = fold(draft.title, draft.description, organisation_name)
-    return values
-
-
-def fill_row(
-    initiative: Initiative, draft: InitiativeDraft, *, country_code: str, organisation_name: str
-) -> None:
-    """Copy ``draft`` onto the row's own columns (no side tables, no flush)."""
-    values = row_values(draft, country_code=country_code, organisation_name=organisation_name)
-    for field, value in values.items():
-        setattr(initiative, field, value)
-
-
-def side_rows(initiative_id: int, draft: InitiativeDraft) -> dict[type[Any], list[dict[str, Any]]]:
-    """The side-table rows (areas, target groups, channels, participants) of ``draft``."""
-    return {
-        InitiativeArea: [{"initiative_id": initiative_id, "area_code": a} for a in draft.areas],
-        InitiativeTargetGroup: [
-            {"initiative_id": initiative_id, "code": g} for g in draft.target_groups
-        ],
-        InitiativeChannel: [{"initiative_id": initiative_id, "channel": c} for c in draft.channels],
-        InitiativeParticipant: [
-            {"initiative_id": initiative_id, "organisation_id": p.organisation_id, "role": p.role}
-            for p in draft.participants
-        ],
-    }
-
-
-def version_row(
-    initiative: Initiative,
-    draft: InitiativeDraft,
-    *,
-    number: int,
-    action: str,
-    actor: Principal | None,
-) -> InitiativeVersion:
-    """The history entry for ``initiative`` whose current content is ``draft``."""
-    assert initiative.id is not None
-    return InitiativeVersion(
-        **version_values(
-            initiative.id,
-            initiative.review_state,
-            draft,
-            number=number,
-            action=action,
-            actor=actor,
-        )
-    )
-
-
-def version_values(
-    initiative_id: int,
-    review_state: ReviewState,
-    draft: InitiativeDraft,
-    *,
-    number: int,
-    action: str,
-    actor: Principal | None,
-) -> dict[str, Any]:
-    """The columns of a history entry (``version_row``, or a bulk INSERT)."""
-    return {
-        "initiative_id": initiative_id,
-        "number": number,
-        "action": action,
-        "review_state": review_state,
-        "snapshot": {**draft_json(draft), "review_state": review_state.value},
-        "actor_label": actor.label if actor else "system",
-        "at": utcnow(),
-    }
-
-
-def audit_snapshot(initiative: Initiative, draft: InitiativeDraft) -> dict[str, Any]:
-    """What the audit log stores as before/after: the row plus its side tables."""
-    return {**snapshot(initiative), **draft_json(draft)}
-
-
-def _apply(
-    session: Session, initiative: Initiative, draft: InitiativeDraft, country_code: str
-) -> None:
-    """Write ``draft`` onto the row and its side tables (caller flushes and commits)."""
-    fill_row(
-        initiative,
-        draft,
-        country_code=country_code,
-        organisation_name=_organisation_name(session, draft.lead_organisation_id),
-    )
-    if initiative.id is None:
-        session.add(initiative)
-        session.flush()
-    initiative_id = initiative.id
-    for table in SIDE_TABLES:
-        session.execute(delete(table).where(col(table.initiative_id) == initiative_id))
-    assert initiative_id is not None
-    session.add_all(
-        [
-            table(**values)
-            for table, rows in side_rows(initiative_id, draft).items()
-            for values in rows
-        ]
-    )
-
-
-def _record_version(
-    session: Session, actor: Principal | None, initiative: Initiative, action: str
-) -> None:
-    assert initiative.id is not None
-    number = session.exec(
-        select(func.coalesce(func.max(InitiativeVersion.number), 0)).where(
-            InitiativeVersion.initiative_id == initiative.id
-        )
-    ).one()
-    session.add(
-        version_row(
-            initiative,
-            draft_of(session, initiative),
-            number=int(number) + 1,
-            action=action,
-            actor=actor,
-        )
-    )
-
-
-def _touch(initiative: Initiative, actor: Principal | None) -> None:
-    initiative.updated_at = utcnow()
-    initiative.updated_by = actor.label if actor else "system"
-
-
-def _save(
-    session: Session,
-    actor: Principal | None,
-    initiative: Initiative,
-    action: str,
-    before: dict[str, Any] | None,
-    summary: str = "",
-) -> Initiative:
-    _touch(initiative, actor)
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(session.get(Initiative, initiative.id, populate_existing=True)) from None
-    _record_version(session, actor, initiative, action)
-    after = audit_snapshot(initiative, draft_of(session, initiative))
-    record_change(
-        session=session,
-        actor=actor,
-        action=action,
-        entity_type="initiative",
-        entity_id=initiative.id,
-        before=before,
-        after=after,
-        summary=summary,
-    )
-    session.commit()
-    _refresh_overlap_index(session)
-    return initiative
-
-
-def _refresh_overlap_index(session: Session) -> None:
-    """Keep this process's overlap index current (issue 4; initiatives.overlap)."""
-    from initiatives.overlap import refresh_loaded_index
-
-    refresh_loaded_index(session)
-
-
-def _full_snapshot(session: Session, initiative: Initiative) -> dict[str, Any]:
-    return audit_snapshot(initiative, draft_of(session, initiative))
-
-
-def next_code(session: Session) -> str:
-    highest = session.exec(select(func.max(Initiative.id))).one() or 0
-    return f"INI-{int(highest) + 1:06d}"
-
-
-def country_code() -> str:
-    from geo.areas import country_code as configured_country
-
-    return configured_country()
+# --- writing -------------------------------------------------------------------------
 
 
 def create_initiative(
@@ -635,29 +134,33 @@ def create_initiative(
     if not actor.is_staff and draft.lead_organisation_id != actor.organisation_id:
         raise _deny(session, actor, None, "create for another organisation")
     draft = validate_draft(session, draft)
-    if (
-        draft.code
-        and session.exec(select(Initiative.id).where(Initiative.code == draft.code)).first()
-    ):
-        raise InvalidInput(
-            _("Identifier: '{code}' is already used by another initiative.").format(
-                code=draft.code
-            ),
-            field="code",
+    if draft.code and code_taken(session, draft.code):
+        raise code_taken_error(draft.code)
+    for attempt in range(CODE_ATTEMPTS):
+        now = utcnow()
+        initiative = Initiative(
+            code=draft.code or next_code(session),
+            title=draft.title,
+            lead_organisation_id=draft.lead_organisation_id or 0,
+            category=draft.category,
+            review_state=ReviewState.SUBMITTED if submit else ReviewState.DRAFT,
+            submitted_at=now if submit else None,
+            last_confirmed_at=now,
+            updated_by=actor.label,
         )
-    now = utcnow()
-    initiative = Initiative(
-        code=draft.code or next_code(session),
-        title=draft.title,
-        lead_organisation_id=draft.lead_organisation_id or 0,
-        category=draft.category,
-        review_state=ReviewState.SUBMITTED if submit else ReviewState.DRAFT,
-        submitted_at=now if submit else None,
-        last_confirmed_at=now,
-        updated_by=actor.label,
-    )
-    _apply(session, initiative, draft, country_code())
-    return _save(session, actor, initiative, "submit" if submit else "create", None)
+        try:
+            apply_draft(session, initiative, draft)
+            return save_initiative(
+                session,
+                actor=actor,
+                initiative=initiative,
+                action="submit" if submit else "create",
+                before=None,
+            )
+        except InvalidInput as err:  # insert_row: the code was taken meanwhile
+            if draft.code or err.field != "code" or attempt == CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def update_initiative(
@@ -670,55 +173,50 @@ def update_initiative(
     submit: bool = False,
 ) -> Initiative:
     """Save an edit. A partner's edit of a published initiative waits for review while the
-    published version stays live; staff edits apply at once."""
+    published version stays live; staff edits apply at once (initiatives.workflow)."""
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
     actor = require_lead(session, actor, initiative, "update")
     check_version(initiative, expected_version)
-    if initiative.review_state is ReviewState.WITHDRAWN:
-        raise InvalidInput(_("This initiative was withdrawn; it can no longer be edited."))
+    plan = workflow.plan_edit(initiative.review_state, by_staff=actor.is_staff, submit=submit)
     if not actor.is_staff and draft.lead_organisation_id != initiative.lead_organisation_id:
         raise _deny(session, actor, initiative_id, "move to another organisation")
     draft = validate_draft(session, draft.model_copy(update={"code": initiative.code}))
-    before = _full_snapshot(session, initiative)
-    now = utcnow()
-    if initiative.review_state is ReviewState.PUBLISHED and not actor.is_staff:
-        initiative.pending_changes = draft_json(draft)
-        initiative.pending_submitted_at = now
-        initiative.last_confirmed_at = now
-        return _save(
+    current = draft_of(session, initiative)
+    before = full_snapshot(session, initiative)
+    # The side-table rewrite flushes the row before the save does: guard it all, so a
+    # lost race is "changed by X at T; reload" and nothing of this save is written.
+    with stale_guard(session, initiative):
+        summary = workflow.mark_edit(initiative, plan, draft, current=current, now=utcnow())
+        if plan.applies:
+            apply_draft(session, initiative, draft)
+        return save_initiative(
             session,
-            actor,
-            initiative,
-            "propose_edit",
-            before,
-            summary=", ".join(changed_draft_fields(draft_of(session, initiative), draft)),
+            actor=actor,
+            initiative=initiative,
+            action=plan.action,
+            before=before,
+            summary=summary,
         )
-    _apply(session, initiative, draft, country_code())
-    initiative.last_confirmed_at = now
-    if submit and initiative.review_state in UNPUBLISHED_STATES:
-        initiative.review_state = ReviewState.SUBMITTED
-        initiative.submitted_at = now
-        initiative.review_note = ""
-    return _save(session, actor, initiative, "submit" if submit else "update", before)
+
+
+def _changing(
+    session: Session, actor: Principal | None, initiative_id: int, expected_version: int, what: str
+) -> tuple[Initiative, dict[str, Any]]:
+    """The record a lead partner (or staff) changes, checked, with its audit "before"."""
+    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
+    require_lead(session, actor, initiative, what)
+    check_version(initiative, expected_version)
+    return initiative, full_snapshot(session, initiative)
 
 
 def submit_initiative(
     *, session: Session, actor: Principal | None, initiative_id: int, expected_version: int
 ) -> Initiative:
-    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    require_lead(session, actor, initiative, "submit")
-    check_version(initiative, expected_version)
-    if initiative.review_state not in {
-        ReviewState.DRAFT,
-        ReviewState.CHANGES_REQUESTED,
-        ReviewState.REJECTED,
-    }:
-        raise InvalidInput(_("Only a draft, or one sent back for changes, can be submitted."))
-    before = _full_snapshot(session, initiative)
-    initiative.review_state = ReviewState.SUBMITTED
-    initiative.submitted_at = utcnow()
-    initiative.review_note = ""
-    return _save(session, actor, initiative, "submit", before)
+    initiative, before = _changing(session, actor, initiative_id, expected_version, "submit")
+    workflow.submit(initiative, now=utcnow())
+    return save_initiative(
+        session, actor=actor, initiative=initiative, action="submit", before=before
+    )
 
 
 def withdraw_initiative(
@@ -729,14 +227,16 @@ def withdraw_initiative(
     expected_version: int,
     reason: str = "",
 ) -> Initiative:
-    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    require_lead(session, actor, initiative, "withdraw")
-    check_version(initiative, expected_version)
-    before = _full_snapshot(session, initiative)
-    initiative.review_state = ReviewState.WITHDRAWN
-    initiative.pending_changes = None
-    initiative.pending_submitted_at = None
-    return _save(session, actor, initiative, "withdraw", before, summary=reason.strip()[:500])
+    initiative, before = _changing(session, actor, initiative_id, expected_version, "withdraw")
+    workflow.withdraw(initiative)
+    return save_initiative(
+        session,
+        actor=actor,
+        initiative=initiative,
+        action="withdraw",
+        before=before,
+        summary=reason.strip()[:500],
+    )
 
 
 def report_progress(
@@ -752,9 +252,9 @@ def report_progress(
 ) -> Initiative:
     """Operational facts the partner keeps current; applied at once and audited. Reporting
     also confirms the record is still current."""
-    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    require_lead(session, actor, initiative, "report progress")
-    check_version(initiative, expected_version)
+    initiative, before = _changing(
+        session, actor, initiative_id, expected_version, "report progress"
+    )
     draft = draft_of(session, initiative).model_copy(
         update={
             "status": status,
@@ -763,80 +263,76 @@ def report_progress(
             "actual_end": actual_end or initiative.actual_end,
         }
     )
-    draft = validate_draft(session, draft)
-    before = _full_snapshot(session, initiative)
-    initiative.status = draft.status
-    initiative.people_reached = draft.people_reached
-    initiative.actual_start = draft.actual_start
-    initiative.actual_end = draft.actual_end
-    initiative.last_confirmed_at = utcnow()
-    return _save(session, actor, initiative, "report_progress", before)
+    workflow.report_progress(initiative, validate_draft(session, draft), now=utcnow())
+    return save_initiative(
+        session, actor=actor, initiative=initiative, action="report_progress", before=before
+    )
 
 
 def confirm_initiative(
     *, session: Session, actor: Principal | None, initiative_id: int, expected_version: int
 ) -> Initiative:
     """The partner says: still current as it stands."""
-    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    require_lead(session, actor, initiative, "confirm")
-    check_version(initiative, expected_version)
-    before = _full_snapshot(session, initiative)
+    initiative, before = _changing(session, actor, initiative_id, expected_version, "confirm")
     initiative.last_confirmed_at = utcnow()
-    return _save(session, actor, initiative, "confirm", before)
+    return save_initiative(
+        session, actor=actor, initiative=initiative, action="confirm", before=before
+    )
 
 
 # --- review --------------------------------------------------------------------------
 
 
-def changed_draft_fields(before: InitiativeDraft, after: InitiativeDraft) -> list[str]:
-    old, new = draft_json(before), draft_json(after)
-    return [field for field in new if old.get(field) != new.get(field)]
-
-
 def review_diff(
     *, session: Session, actor: Principal | None, initiative_id: int
 ) -> list[tuple[str, Any, Any]]:
-    """Field by field: (field, published value, proposed value), changed fields only."""
+    """Field by field: (field, published value, value after approval), changed fields
+    only (a field changed since the proposal, e.g. by a progress report, stays)."""
     require_staff(actor)
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    current = draft_json(draft_of(session, initiative))
     if initiative.pending_changes is None:
         return []
-    proposed = initiative.pending_changes
+    draft = draft_of(session, initiative)
+    current = draft_json(draft)
+    proposed = draft_json(
+        workflow.approved_draft(
+            draft, initiative.pending_changes, workflow.proposal_base(session, initiative)
+        )
+    )
     return [
         (f, current.get(f), proposed.get(f)) for f in proposed if current.get(f) != proposed.get(f)
     ]
+
+
+def _reviewing(
+    session: Session, actor: Principal | None, initiative_id: int, expected_version: int
+) -> tuple[Initiative, dict[str, Any]]:
+    require_staff(actor)
+    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
+    check_version(initiative, expected_version)
+    return initiative, full_snapshot(session, initiative)
 
 
 def approve(
     *, session: Session, actor: Principal | None, initiative_id: int, expected_version: int
 ) -> Initiative:
     """Publish a submission, or apply a proposed edit of a published initiative."""
-    require_staff(actor)
-    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    check_version(initiative, expected_version)
-    before = _full_snapshot(session, initiative)
-    now = utcnow()
-    if initiative.pending_changes is not None:
-        proposed = InitiativeDraft.model_validate(initiative.pending_changes)
-        _apply(session, initiative, validate_draft(session, proposed), country_code())
-        initiative.pending_changes = None
-        initiative.pending_submitted_at = None
-        action = "approve_edit"
-    elif initiative.review_state is ReviewState.SUBMITTED:
-        initiative.review_state = ReviewState.PUBLISHED
-        initiative.published_at = now
-        action = "publish"
-    else:
-        raise InvalidInput(_("There is nothing waiting for review on this initiative."))
-    initiative.review_note = ""
-    _notify(
-        session,
-        initiative,
-        "review",
-        _("'{title}' was approved and is published.").format(title=initiative.title),
-    )
-    return _save(session, actor, initiative, action, before)
+    initiative, before = _reviewing(session, actor, initiative_id, expected_version)
+    with stale_guard(session, initiative):
+        action, content = workflow.approve(
+            session, initiative, current=draft_of(session, initiative), now=utcnow()
+        )
+        if content is not None:
+            apply_draft(session, initiative, validate_draft(session, content))
+        _notify(
+            session,
+            initiative,
+            "review",
+            _("'{title}' was approved and is published.").format(title=initiative.title),
+        )
+        return save_initiative(
+            session, actor=actor, initiative=initiative, action=action, before=before
+        )
 
 
 def send_back(
@@ -855,18 +351,8 @@ def send_back(
         raise InvalidInput(
             _("Reason: tell the partner what to change or why it is rejected."), field="reason"
         )
-    initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    check_version(initiative, expected_version)
-    before = _full_snapshot(session, initiative)
-    if initiative.pending_changes is not None:
-        # The published version stays live; only the proposed edit is turned down.
-        initiative.pending_changes = None
-        initiative.pending_submitted_at = None
-    elif initiative.review_state is ReviewState.SUBMITTED:
-        initiative.review_state = ReviewState.REJECTED if reject else ReviewState.CHANGES_REQUESTED
-    else:
-        raise InvalidInput(_("There is nothing waiting for review on this initiative."))
-    initiative.review_note = reason[:2000]
+    initiative, before = _reviewing(session, actor, initiative_id, expected_version)
+    action = workflow.send_back(initiative, reason=reason, reject=reject)
     _notify(
         session,
         initiative,
@@ -877,12 +363,12 @@ def send_back(
             else _("Changes requested on '{title}': {reason}")
         ).format(title=initiative.title, reason=reason),
     )
-    return _save(
+    return save_initiative(
         session,
-        actor,
-        initiative,
-        "reject" if reject else "request_changes",
-        before,
+        actor=actor,
+        initiative=initiative,
+        action=action,
+        before=before,
         summary=reason[:500],
     )
 
@@ -931,10 +417,3 @@ def mark_notifications_read(*, session: Session, actor: Principal | None) -> int
         note.read_at = now
     session.commit()
     return len(notes)
-
-
-def published_reach(session: Session) -> list[Any]:
-    """Published initiatives as the connectivity gap score reads them."""
-    from initiatives.queries import published_reach as reach
-
-    return reach(session)

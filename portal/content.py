@@ -33,7 +33,7 @@ from geo.areas import area_hierarchy, area_names, country_code
 from hub.i18n import _
 from initiatives.models import Channel, Initiative, InitiativePublic, ReviewState, VocabularyKind
 from initiatives.queries import RegistryFilter, list_public
-from initiatives.service import term_labels
+from initiatives.vocabulary import term_labels
 
 PAGE_SIZE = 20
 MAX_QUERY = 200  # characters of search text kept; longer queries are cut, not refused
