@@ -1,5 +1,6 @@
-"""ASGI entry point: ``streamlit run asgi_app.py`` serves hub_app.py and, once per
-process, runs the feed scheduler in the server's lifespan (HUB_RUN_SCHEDULER).
+"""ASGI entry point: ``streamlit run asgi_app.py`` serves hub_app.py and the routes
+wiring mounts, and, once per process, runs the scheduler (every job wiring lists) in
+the server's lifespan (HUB_RUN_SCHEDULER).
 
 The lifespan is the one place a process starts background work: page scripts rerun
 on every interaction, and ``st.cache_resource`` would start it lazily and again after
@@ -16,12 +17,11 @@ from typing import Any
 
 import streamlit as st
 
-from feeds.scheduler import build_scheduler, scheduler_enabled
-from hub.bootstrap import prepare_database
 from hub.db import make_engine
 from hub.errors import HubError
+from hub.scheduler import scheduler_enabled
 from hub.settings import SettingsError
-from portal.routes import ROUTES
+from wiring import ROUTES, build_scheduler, prepare_database
 
 log = logging.getLogger("hub.asgi")
 

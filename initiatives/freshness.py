@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, or_
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from hub import settings
 from hub.audit import record_change
 from hub.auth import Role
+from hub.db import session_scope
 from hub.i18n import _
 from hub.mail import mail_enabled, send_mail
 from hub.records import utcnow
+from hub.scheduler import ScheduledJob
 from initiatives.models import Initiative, Notification, ReviewState, Status
 from partners.models import Account
 
@@ -118,3 +121,27 @@ def send_freshness_reminders(*, session: Session, today: date | None = None) -> 
                 errors += 1
                 log.warning("reminder e-mail to organisation %s failed: %s", organisation_id, err)
     return ReminderRun(reminded=len(due), emailed=emailed, mail_errors=errors)
+
+
+# --- the daily job (hub.scheduler runs it; wiring.scheduler_jobs lists it) ------------
+
+REMINDER_JOB_ID = "remind_partners"
+
+
+def remind_partners(engine: Engine) -> int:
+    """The daily job: remind partners of initiatives that ended or went unconfirmed."""
+    try:
+        with session_scope(engine) as session:
+            run = send_freshness_reminders(session=session)
+    except Exception:  # a failed run is retried tomorrow; never kill the scheduler
+        log.exception("freshness reminders failed")
+        return 0
+    log.info("freshness reminders: %d written, %d e-mailed", run.reminded, run.emailed)
+    return run.reminded
+
+
+def reminder_job() -> ScheduledJob:
+    """Once a day, the first run ten minutes after the scheduler starts."""
+    return ScheduledJob(
+        id=REMINDER_JOB_ID, function=remind_partners, every=24 * 3600, first_run_in=600
+    )

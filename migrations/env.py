@@ -5,9 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import hub.models_registry  # noqa: F401 - registers every table on SQLModel.metadata
 from answers.search import include_name as answers_include_name
 from hub.db import make_engine
+from wiring import import_models
+
+import_models()  # every table on SQLModel.metadata
 
 target_metadata = SQLModel.metadata
 

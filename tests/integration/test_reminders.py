@@ -12,11 +12,12 @@ from sqlmodel import Session, select
 from geo.areas import load_reference_areas
 from hub.auth import Role
 from hub.records import utcnow
-from initiatives.freshness import send_freshness_reminders
+from initiatives.freshness import REMINDER_JOB_ID, remind_partners, send_freshness_reminders
 from initiatives.models import Initiative, Notification, ReviewState, Status
 from initiatives.service import approve, create_initiative
 from tests.factories import initiative_draft, make_account, make_organisation, make_principal
 from tests.smtp_server import Inbox, free_port
+from wiring import build_scheduler
 
 
 def stale_published(session: Session, **overrides: Any) -> Initiative:
@@ -90,8 +91,6 @@ def test_current_and_unpublished_initiatives_are_left_alone(session: Session) ->
 
 
 def test_the_scheduler_runs_the_reminders_daily(engine: Any, session: Session) -> None:
-    from feeds.scheduler import REMINDER_JOB_ID, build_scheduler, remind_partners
-
     scheduler = build_scheduler(engine)
     job = scheduler.get_job(REMINDER_JOB_ID)
     assert job is not None and job.trigger.interval == timedelta(hours=24)

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from hub.cli import app
 from hub.db import make_engine
 from partners.models import Account, Organisation
+from wiring import app
 
 runner = CliRunner()
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from connectivity.models import IndicatorValue
 from geo.models import Area
 from hub.audit import AuditEntry
-from hub.cli import app
 from hub.db import make_engine
+from wiring import app
 
 runner = CliRunner()
 

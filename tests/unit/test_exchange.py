@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Role
-from hub.cli import app
 from hub.db import make_engine
 from hub.errors import InvalidInput, PermissionDenied
 from initiatives.bulk import drafts_of
@@ -46,6 +45,7 @@ from initiatives.models import (
 )
 from initiatives.service import approve, create_initiative, draft_of
 from tests.factories import initiative_draft, make_organisation, make_principal
+from wiring import app
 
 REF = "XM-TEST-1"
 # Fields the exchange format carries (actual dates and cost stay in the hub).

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import hub.models_registry  # noqa: F401 - the whole schema on SQLModel.metadata
+import wiring  # noqa: F401 - the whole schema on SQLModel.metadata
 from answers.search import include_name as answers_include_name
 from hub.db import alembic_config, current_revisions, head_revisions, make_engine, migrate
 

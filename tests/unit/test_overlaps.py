@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Principal, Role
-from hub.cli import app
 from hub.errors import InvalidInput, PermissionDenied
 from hub.records import utcnow
 from initiatives.exchange import export_initiatives
@@ -36,6 +35,7 @@ from initiatives.overlap_models import Decision, InitiativeLink, LinkKind, Overl
 from initiatives.service import approve, create_initiative, report_progress, update_initiative
 from partners.models import Organisation
 from tests.factories import initiative_draft, make_organisation, make_principal
+from wiring import app
 
 DATA_TITLE = "Dados móveis gratuitos para profissionais de saúde"
 DATA_TEXT = (

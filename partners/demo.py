@@ -1,4 +1,5 @@
-"""Illustrative demo data: the organisations that formed Portugal's 2020 office.
+"""Illustrative demo data: the organisations that formed Portugal's 2020 office, and
+their demo accounts (``wiring.load_demo`` loads the other packages' demo data next).
 
 The records are labelled as illustrative everywhere they appear (banner in demo mode,
 data/README.md). Demo accounts share one published password, so demo data must never
@@ -14,14 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from answers.demo import load_demo_answers
-from connectivity.demo import load_demo_indicators
-from feeds.demo import load_demo_feeds
-from geo.areas import load_reference_areas
 from hub.audit import record_change, snapshot
 from hub.auth import Role, hash_password
 from hub.settings import PROJECT_ROOT
-from initiatives.demo import load_demo_initiatives
 from partners.models import Account, Organisation, OrganisationDraft
 from partners.service import validate_organisation
 
@@ -51,12 +47,9 @@ def database_is_empty(*, session: Session) -> bool:
     return organisations == 0 and accounts == 0
 
 
-def load_demo(*, session: Session) -> int:
+def load_demo_partners(*, session: Session) -> int:
     """Insert the demo organisations and accounts in one transaction; returns how many
     records were added. Records already present (same name / e-mail) are left alone."""
-    # Demo initiatives name areas: the reference geography must be there first (it is
-    # real data, loaded on every start; loading it again is a no-op).
-    load_reference_areas(session=session)
     added = 0
     by_key: dict[str, Organisation] = {}
     existing = {o.name.lower(): o for o in session.exec(select(Organisation)).all()}
@@ -108,8 +101,4 @@ def load_demo(*, session: Session) -> int:
         )
         added += 1
     session.commit()
-    added += load_demo_initiatives(session=session)  # through validation, like a form
-    added += load_demo_feeds(session=session)  # sample feeds, through parse-and-store
-    added += load_demo_indicators(session=session)  # synthetic, labelled demo
-    added += load_demo_answers(session=session)  # questions, measures, contacts (issue 8)
     return added

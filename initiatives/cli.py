@@ -1,0 +1,145 @@
+"""Operators' commands for the registry (registered on ``python -m hub``): thin wrappers
+over initiatives.exchange (issue 3), initiatives.freshness and initiatives.overlap
+(issue 4).
+
+Importing and comparing need the database ready (schema, reference areas, demo data in
+demo mode), which only the composition root knows how to do: ``register`` takes its
+``prepare_database``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Engine
+
+from hub.cli import friendly_errors, operator
+from hub.db import make_engine, session_scope
+from hub.errors import InvalidInput
+from initiatives.exchange import ExportFormat, export_initiatives, import_initiatives
+from initiatives.freshness import send_freshness_reminders
+from initiatives.overlap import area_tree, batch_overlaps, read_overlap_file, registry_records
+from initiatives.overlap import threshold as default_threshold
+from partners.service import find_organisation
+
+
+def remind() -> None:
+    """Remind partners of initiatives past their end date or not confirmed lately."""
+    engine = make_engine()
+    with session_scope(engine) as session:
+        run = send_freshness_reminders(session=session)
+    typer.echo(
+        f"{run.reminded} reminders written; {run.emailed} e-mails sent; "
+        f"{run.mail_errors} e-mails failed."
+    )
+
+
+def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) -> None:
+    @app.command("import-initiatives")
+    @friendly_errors
+    def import_initiatives_command(
+        file: Annotated[Path, typer.Argument(help="Exchange-format CSV or XLSX file.")],
+        organisation: Annotated[
+            str, typer.Option(help="Lead organisation (name or acronym) of rows that name none.")
+        ],
+        valid_only: Annotated[
+            bool, typer.Option("--valid-only", help="Import the valid rows; report the others.")
+        ] = False,
+        submit: Annotated[
+            bool, typer.Option("--submit", help="New initiatives go to review, not to drafts.")
+        ] = False,
+    ) -> None:
+        """Import initiatives (docs/exchange-format.md); all rows or none unless --valid-only."""
+        if not file.is_file():
+            raise InvalidInput(f"No file at {file}.")
+        engine = make_engine()
+        prepare_database(engine)
+        with session_scope(engine) as session:
+            lead = find_organisation(session=session, name_or_acronym=organisation)
+            report = import_initiatives(
+                session=session,
+                actor=operator(),
+                data=file.read_bytes(),
+                filename=file.name,
+                organisation_id=lead.id,
+                valid_only=valid_only,
+                submit=submit,
+            )
+        for line in report.lines():
+            typer.echo(line)
+        if report.problems:
+            raise typer.Exit(1)
+
+    @app.command("export-initiatives")
+    @friendly_errors
+    def export_initiatives_command(
+        out: Annotated[Path, typer.Argument(help="File to write.")],
+        format: Annotated[str, typer.Option("--format", help="csv, xlsx, hxl or iati.")] = "csv",
+        all_: Annotated[
+            bool,
+            typer.Option("--all", help="Every state and contact e-mails (staff export)."),
+        ] = False,
+    ) -> None:
+        """Export the registry; by default the public export (published, public fields)."""
+        if format not in {f.value for f in ExportFormat}:
+            raise InvalidInput("--format: use csv, xlsx, hxl or iati.")
+        engine = make_engine()
+        prepare_database(engine)
+        with session_scope(engine) as session:
+            exported = export_initiatives(
+                session=session, actor=operator(), format=format, include_all=all_
+            )
+        out.write_bytes(exported.data)
+        typer.echo(
+            f"Exported {exported.count} initiatives to {out} ({len(exported.data):,} bytes)."
+        )
+
+    app.command("remind")(friendly_errors(remind))
+
+    @app.command("overlaps")
+    @friendly_errors
+    def overlaps_command(
+        file: Annotated[Path, typer.Argument(help="CSV or XLSX in the registry exchange format.")],
+        out: Annotated[
+            Path, typer.Option("--out", help="CSV to write: id_a,id_b,score,explanation.")
+        ],
+        threshold: Annotated[
+            float | None,
+            typer.Option(help="Lowest score (0 to 1) written; default HUB_OVERLAP_THRESHOLD."),
+        ] = None,
+        against_registry: Annotated[
+            bool, typer.Option("--against-registry", help="Also compare with the registry.")
+        ] = False,
+    ) -> None:
+        """Find overlapping initiatives in a file (only id and title are required)."""
+        if not file.is_file():
+            raise InvalidInput(f"No file at {file}.")
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise InvalidInput("--threshold: give a number between 0 and 1, such as 0.5.")
+        records = read_overlap_file(file.read_bytes(), filename=file.name)
+        engine = make_engine()
+        prepare_database(engine)
+        with session_scope(engine) as session:
+            tree = area_tree(session)
+            against = registry_records(session)[0] if against_registry else []
+        pairs = batch_overlaps(
+            records,
+            tree=tree,
+            min_score=default_threshold() if threshold is None else threshold,
+            against=against,
+        )
+        partial = out.with_name(out.name + ".partial")
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["id_a", "id_b", "score", "explanation"])
+            for pair in pairs:
+                writer.writerow([pair.key_a, pair.key_b, f"{pair.score:.3f}", pair.explanation])
+        os.replace(partial, out)  # all or nothing: no half-written file on a failure
+        typer.echo(
+            f"{len(records)} initiatives read; {len(pairs)} overlapping pairs written to {out}."
+        )

@@ -1,0 +1,223 @@
+"""The composition root: the one module that knows every package.
+
+It lists the tables for Alembic (``TABLE_MODELS``), prepares the database on every start
+(``prepare_database``), loads the demo (``load_demo``), lists the scheduled jobs
+(``scheduler_jobs``, ``build_scheduler``, ``run_worker``), mounts the faces' routes
+(``ROUTES``) and builds the operators' CLI from each package's ``cli.register``
+(``build_cli``, ``main``). Nothing else imports "everything": ``hub/`` (the core) knows
+no domain package, and a package knows only the packages it uses.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+import typer
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+import connectivity.cli
+import feeds.cli
+import hub.cli
+import initiatives.cli
+import partners.cli
+import portal.cli
+from answers.demo import load_demo_answers
+from answers.models import (
+    AnswerVersion,
+    Contact,
+    Measure,
+    MeasureInitiative,
+    Question,
+    QuestionContact,
+    RateBucket,
+)
+from connectivity.demo import load_demo_indicators
+from connectivity.models import IndicatorValue
+from feeds.demo import load_demo_feeds
+from feeds.models import FeedItem, FeedSource, FeedState
+from feeds.scheduler import feed_job
+from geo.areas import load_reference_areas
+from geo.models import Area
+from hub import settings
+from hub.audit import AuditEntry
+from hub.cli import friendly_errors
+from hub.db import check_connection, current_revisions, make_engine, migrate, session_scope
+from hub.scheduler import ScheduledJob
+from hub.scheduler import build_scheduler as build_job_scheduler
+from hub.scheduler import run_worker as run_job_worker
+from initiatives.demo import load_demo_initiatives
+from initiatives.freshness import reminder_job
+from initiatives.models import (
+    Initiative,
+    InitiativeArea,
+    InitiativeChannel,
+    InitiativeParticipant,
+    InitiativeTargetGroup,
+    InitiativeVersion,
+    Notification,
+    VocabularyTerm,
+)
+from initiatives.overlap_models import InitiativeLink, OverlapDecision, OverlapNote
+from partners.demo import DEMO_PASSWORD, database_is_empty, load_demo_partners
+from partners.models import Account, Organisation
+from portal.routes import ROUTES as PORTAL_ROUTES
+
+# --- the schema ----------------------------------------------------------------------
+
+# Every table model, so SQLModel.metadata knows the whole schema (migrations/env.py).
+TABLE_MODELS: tuple[type[SQLModel], ...] = (
+    AuditEntry,
+    Area,
+    Organisation,
+    Account,
+    VocabularyTerm,
+    Initiative,
+    InitiativeArea,
+    InitiativeTargetGroup,
+    InitiativeChannel,
+    InitiativeParticipant,
+    InitiativeVersion,
+    Notification,
+    OverlapDecision,
+    InitiativeLink,
+    OverlapNote,
+    FeedSource,
+    FeedState,
+    FeedItem,
+    IndicatorValue,
+    Question,
+    QuestionContact,
+    AnswerVersion,
+    Measure,
+    MeasureInitiative,
+    Contact,
+    RateBucket,
+)
+
+
+def import_models() -> tuple[type[SQLModel], ...]:
+    """The table models (importing this module registered them on SQLModel.metadata)."""
+    return TABLE_MODELS
+
+
+# --- every start ---------------------------------------------------------------------
+
+
+def load_demo(*, session: Session) -> int:
+    """Load every package's illustrative demo data; returns how many records were added.
+
+    Records already present are left alone, so loading twice adds nothing.
+    """
+    # Demo initiatives name areas: the reference geography must be there first (it is
+    # real data, loaded on every start; loading it again is a no-op).
+    load_reference_areas(session=session)
+    added = load_demo_partners(session=session)  # organisations and accounts
+    added += load_demo_initiatives(session=session)  # through validation, like a form
+    added += load_demo_feeds(session=session)  # sample feeds, through parse-and-store
+    added += load_demo_indicators(session=session)  # synthetic, labelled demo
+    added += load_demo_answers(session=session)  # questions, measures, contacts (issue 8)
+    return added
+
+
+def prepare_database(engine: Engine) -> int:
+    """Migrate, then in demo mode load the demo data into an empty database.
+
+    Idempotent, so it runs on every start. Returns how many demo records were added.
+    """
+    check_connection(engine)
+    migrate(engine)
+    with session_scope(engine) as session:  # real reference geography, demo or not
+        load_reference_areas(session=session)
+    if settings.demo_mode():
+        with session_scope(engine) as session:
+            if database_is_empty(session=session):
+                return load_demo(session=session)
+    return 0
+
+
+# --- background work -----------------------------------------------------------------
+
+
+def scheduler_jobs(*, first_run_in: float = 5.0) -> list[ScheduledJob]:
+    """Every scheduled job: feeds every tick (first after ``first_run_in`` seconds),
+    freshness reminders daily."""
+    return [feed_job(first_run_in=first_run_in), reminder_job()]
+
+
+def build_scheduler(engine: Engine, *, first_run_in: float = 5.0) -> BackgroundScheduler:
+    """The process's scheduler with every job, not started (asgi_app.py starts it)."""
+    return build_job_scheduler(engine, scheduler_jobs(first_run_in=first_run_in))
+
+
+def run_worker(engine: Engine, *, stop: threading.Event | None = None) -> None:
+    """Run every job in this process until SIGINT or SIGTERM (or ``stop``)."""
+    run_job_worker(engine, scheduler_jobs(first_run_in=0.5), stop=stop)
+
+
+# --- the faces' routes ---------------------------------------------------------------
+
+ROUTES = [*PORTAL_ROUTES]
+
+
+# --- the operators' CLI --------------------------------------------------------------
+
+
+def init_db() -> None:
+    """Create or upgrade the schema (Alembic); in demo mode, load demo data if empty."""
+    engine = make_engine()
+    loaded = prepare_database(engine)
+    typer.echo(
+        f"Database ready at schema {', '.join(sorted(current_revisions(engine)))}: "
+        f"{engine.url.render_as_string(hide_password=True)}"
+    )
+    if loaded:
+        typer.echo(f"Demo mode: loaded {loaded} demo records. Demo password: {DEMO_PASSWORD}")
+
+
+def load_demo_command(
+    if_empty: Annotated[bool, typer.Option(help="Only when the database has no data yet.")] = False,
+) -> None:
+    """Load the illustrative demo organisations and accounts."""
+    engine = make_engine()
+    migrate(engine)
+    with session_scope(engine) as session:
+        if if_empty and not database_is_empty(session=session):
+            typer.echo("Database already has data; demo data not loaded.")
+            return
+        added = load_demo(session=session)
+    typer.echo(f"Demo data loaded: {added} records added. Demo password: {DEMO_PASSWORD}")
+
+
+def worker() -> None:
+    """Run the feed scheduler in this process until Ctrl-C or SIGTERM (for deployments
+    whose app replicas run with HUB_RUN_SCHEDULER=0)."""
+    engine = make_engine()
+    prepare_database(engine)
+    typer.echo("Feed worker running; Ctrl-C or SIGTERM stops it.")
+    run_worker(engine)
+    typer.echo("Feed worker stopped.")
+
+
+def build_cli() -> typer.Typer:
+    """``python -m hub``: the core's commands and every package's."""
+    cli = hub.cli.new_app()
+    cli.command("init-db")(friendly_errors(init_db))
+    partners.cli.register(cli)  # create-user
+    cli.command("load-demo")(friendly_errors(load_demo_command))
+    hub.cli.register(cli)  # backup, restore
+    feeds.cli.register(cli)  # sources add/list, fetch
+    cli.command("worker")(friendly_errors(worker))
+    connectivity.cli.register(cli, friendly_errors)  # import-indicators, gaps, ... (issue 7)
+    initiatives.cli.register(cli, prepare_database=prepare_database)  # import, export, ...
+    portal.cli.register(cli)  # export-public
+    return cli
+
+
+app = build_cli()
+
+
+def main() -> None:
+    app()
