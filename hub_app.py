@@ -1,7 +1,7 @@
 """Entry point: who are you? -> the pages for that role.
 
 Navigation is rebuilt on every run from the principal, so a page a role may not see is
-simply not there. Each page also guards itself (see hub/ui.py for why).
+simply not there. Each page also guards itself (see ui/guards.py for why).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import streamlit as st
 from hub.auth import Role
 from hub.db import session_scope
 from hub.i18n import _
-from hub.ui import apply_language, current_principal, get_engine
 from partners.accounts import must_change_password
+from ui.session import apply_language, current_principal, get_engine
 
 # A local file: a Material icon here would be fetched from a font CDN on every page.
 st.set_page_config(page_title="Hub", page_icon="static/favicon.png", layout="wide")

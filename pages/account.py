@@ -5,16 +5,18 @@ import streamlit as st
 from hub.db import session_scope
 from hub.errors import InvalidInput, PermissionDenied
 from hub.i18n import _
-from hub.ui import get_engine, require_signed_in, role_label
 from partners.accounts import change_own_password, must_change_password
+from ui.forms import md
+from ui.guards import require_signed_in
+from ui.session import get_engine, role_label
 
-principal = require_signed_in()
+principal = require_signed_in(password_change_page=True)
 
 PASSWORD_FORM = "account_password_form"
 
 
 st.title(_("My account"))
-st.write(f"**{principal.display_name}** · {principal.email} · {role_label(principal.role)}")
+st.write(f"**{md(principal.display_name)}** · {md(principal.email)} · {role_label(principal.role)}")
 
 with session_scope(get_engine()) as session:
     forced = must_change_password(session=session, account_id=principal.account_id)

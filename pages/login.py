@@ -4,11 +4,13 @@ import streamlit as st
 
 from hub import settings
 from hub.db import session_scope
-from hub.demo import DEMO_PASSWORD, demo_accounts
 from hub.errors import AuthenticationFailed
 from hub.i18n import _
-from hub.ui import allow_public, get_engine, role_label, sign_in
 from partners.accounts import authenticate
+from partners.demo import DEMO_PASSWORD, demo_accounts
+from ui.forms import md
+from ui.guards import allow_public
+from ui.session import get_engine, role_label, sign_in
 
 principal = allow_public()
 
@@ -19,7 +21,7 @@ PASSWORD_KEY = "login_password"
 
 st.title(_("Sign in"))
 if principal is not None:
-    st.success(_("You are signed in as {name}.").format(name=principal.display_name))
+    st.success(_("You are signed in as {name}.").format(name=md(principal.display_name)))
     st.stop()
 
 if settings.get("HUB_AUTH_MODE") == "oidc":

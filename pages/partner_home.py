@@ -5,15 +5,12 @@ import streamlit as st
 from hub.auth import Role
 from hub.db import session_scope
 from hub.i18n import _
-from hub.ui import (
-    get_engine,
-    require_role,
-    save_and_rerun,
-    shown_version,
-)
-from hub.widgets import organisation_fields
 from partners.models import TRUST_LEVEL_LABELS
 from partners.service import get_organisation, update_organisation
+from ui.forms import md, save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.partners import organisation_fields
+from ui.session import get_engine
 
 principal = require_role(Role.PARTNER)
 
@@ -28,7 +25,7 @@ with session_scope(get_engine()) as session:
     organisation = get_organisation(session=session, organisation_id=principal.organisation_id)
 version = shown_version(PROFILE_FORM, organisation.version)
 
-st.title(organisation.name)
+st.title(md(organisation.name))
 st.caption(
     _("Trust level given by the office: {level}. Last changed {when} by {who}.").format(
         level=_(TRUST_LEVEL_LABELS[organisation.trust_level]),

@@ -6,14 +6,6 @@ from sqlmodel import Session
 from hub.auth import Role
 from hub.db import session_scope
 from hub.i18n import _, get_language
-from hub.ui import get_engine, require_role, reset_form, save_and_rerun, shown_version
-from hub.widgets import (
-    initiative_fields,
-    initiative_import,
-    initiative_table,
-    progress_form,
-    similar_initiatives,
-)
 from initiatives.models import InitiativeDraft, ReviewState
 from initiatives.overlap import note_overlap_response, similar_to_draft
 from initiatives.queries import RegistryFilter, form_choices, search_registry
@@ -27,6 +19,12 @@ from initiatives.service import (
     update_initiative,
     withdraw_initiative,
 )
+from ui.exchange import initiative_import
+from ui.forms import md, reset_form, save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.initiatives import initiative_fields, initiative_table, progress_form
+from ui.overlaps import similar_initiatives
+from ui.session import get_engine
 
 principal = require_role(Role.PARTNER)
 
@@ -47,7 +45,9 @@ with session_scope(engine) as session:
     unread = notifications_for(session=session, actor=principal, unread_only=True)
 
 for note in unread:
-    st.info(f"{note.created_at:%Y-%m-%d %H:%M} · {note.message}", icon=":material/notifications:")
+    st.info(
+        f"{note.created_at:%Y-%m-%d %H:%M} · {md(note.message)}", icon=":material/notifications:"
+    )
 if unread and st.button(_("Mark messages as read"), key=READ_KEY):
     with session_scope(engine) as session:
         mark_notifications_read(session=session, actor=principal)
@@ -75,7 +75,8 @@ if checked:  # issue 4: show the closest existing initiatives before the final s
             session=session, actor=principal, draft=draft
         )
 similar = st.session_state.get(SIMILAR_KEY)
-related, differs = [], ""
+related: list[int] = []
+differs = ""
 if similar is not None:
     with new_tab:
         related, differs = similar_initiatives(similar, key=NEW_FORM, choices=choices)
@@ -123,7 +124,9 @@ with edit_tab:
         ReviewState.PUBLISHED,
     }:
         st.warning(
-            _("Message from the coordination office: {note}").format(note=initiative.review_note)
+            _("Message from the coordination office: {note}").format(
+                note=md(initiative.review_note)
+            )
         )
     if initiative.pending_changes is not None:
         st.info(

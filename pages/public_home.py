@@ -3,12 +3,14 @@
 import streamlit as st
 
 from hub.i18n import _, get_language
-from hub.ui import allow_public, md, public_content
 from hub.urls import safe_http_url
-from hub.widgets import ANSWERS_SEARCH_KEY, contacts_directory, public_answers
 from initiatives.models import CHANNEL_LABELS, Channel
 from portal.content import PublicQuery
 from portal.render import plain_text, when
+from ui.answers import ANSWERS_SEARCH_KEY, contacts_directory, public_answers
+from ui.forms import md, plain
+from ui.guards import allow_public
+from ui.session import public_content
 
 allow_public()
 
@@ -92,7 +94,7 @@ for initiative in content.initiatives:
             )
         )
         if initiative.description:
-            st.write(initiative.description[:400])
+            plain(initiative.description[:400])
         st.caption(
             " · ".join(
                 [
@@ -126,7 +128,7 @@ for topic, stories in content.stories_by_topic:
         st.markdown(f"[{title}]({link})" if link else title)
         summary = plain_text(story.summary_html)
         if summary:
-            st.write(summary[:300])
+            plain(summary[:300])
         st.caption(
             f"{when(story.first_seen_at)} · "
             + ", ".join(

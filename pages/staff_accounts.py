@@ -7,15 +7,6 @@ from hub.auth import Role
 from hub.db import session_scope
 from hub.errors import HubError, StaleRecord
 from hub.i18n import _
-from hub.ui import (
-    flash,
-    get_engine,
-    reload_button,
-    require_role,
-    reset_form,
-    role_label,
-    shown_version,
-)
 from partners.accounts import (
     create_account,
     list_accounts,
@@ -25,6 +16,9 @@ from partners.accounts import (
 )
 from partners.models import AccountDraft
 from partners.service import list_organisations
+from ui.forms import reload_button, reset_form, shown_version
+from ui.guards import require_role
+from ui.session import flash, get_engine, role_label
 
 principal = require_role(Role.ADMIN)
 

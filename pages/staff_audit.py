@@ -10,7 +10,9 @@ from hub.audit import changed_fields, entity_types, list_entries
 from hub.auth import Role
 from hub.db import session_scope
 from hub.i18n import _
-from hub.ui import get_engine, require_role
+from ui.forms import md
+from ui.guards import require_role
+from ui.session import get_engine
 
 principal = require_role(Role.ADMIN)
 
@@ -103,8 +105,8 @@ if fields and entry.before is not None and entry.after is not None:
             [
                 {
                     _("Field"): f,
-                    _("Before"): json.dumps(entry.before.get(f), ensure_ascii=False),
-                    _("After"): json.dumps(entry.after.get(f), ensure_ascii=False),
+                    _("Before"): md(json.dumps(entry.before.get(f), ensure_ascii=False)),
+                    _("After"): md(json.dumps(entry.after.get(f), ensure_ascii=False)),
                 }
                 for f in fields
             ]

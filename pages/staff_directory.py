@@ -18,8 +18,10 @@ from answers.models import TOPIC_LABELS, ContactDraft, MeasureDraft, Topic
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _
-from hub.ui import get_engine, require_role, save_and_rerun, shown_version
-from hub.widgets import contact_fields, measure_fields
+from ui.answers import contact_fields, measure_fields
+from ui.forms import save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
 

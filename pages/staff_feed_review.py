@@ -17,7 +17,10 @@ from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.errors import HubError
 from hub.i18n import _
-from hub.ui import clear_public_caches, flash, get_engine, md, require_role
+from hub.urls import safe_http_url
+from ui.forms import md
+from ui.guards import require_role
+from ui.session import clear_public_caches, flash, get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -68,23 +71,40 @@ def act(item: ReviewItem, action: str) -> None:
     key = f"{STAFF_FEED_REVIEW_TOPIC_KEY}_{item.id}"
     try:
         with session_scope(get_engine()) as session:
-            common = {"session": session, "actor": principal, "item_id": item.id}
-            version = item.version
+            item_id, version = item.id, item.version
             if action == "publish":
-                publish_item(**common, expected_version=version)
+                publish_item(
+                    session=session, actor=principal, item_id=item_id, expected_version=version
+                )
             elif action == "hide":
-                hide_item(**common, expected_version=version)
+                hide_item(
+                    session=session, actor=principal, item_id=item_id, expected_version=version
+                )
             elif action == "remove":
-                remove_item(**common, expected_version=version)
+                remove_item(
+                    session=session, actor=principal, item_id=item_id, expected_version=version
+                )
             elif action == "pin":
-                pin_item(**common, pinned=not item.pinned, expected_version=version)
+                pin_item(
+                    session=session,
+                    actor=principal,
+                    item_id=item_id,
+                    pinned=not item.pinned,
+                    expected_version=version,
+                )
             elif action == "topic":
-                set_item_topic(**common, topic=st.session_state[key], expected_version=version)
+                set_item_topic(
+                    session=session,
+                    actor=principal,
+                    item_id=item_id,
+                    topic=st.session_state[key],
+                    expected_version=version,
+                )
     except HubError as err:
         st.error(str(err))
     else:
         clear_public_caches()
-        flash(_("Saved: {title}").format(title=item.title))
+        flash(_("Saved: {title}").format(title=md(item.title)))
         st.rerun()
 
 
@@ -92,7 +112,8 @@ for item in items:
     with st.container(border=True):
         pin = "📌 " if item.pinned else ""
         title = md(item.title or _("(no title)"))
-        st.markdown(f"{pin}**[{title}]({item.link})**" if item.link else f"{pin}**{title}**")
+        link = safe_http_url(item.link, assume_https=False)
+        st.markdown(f"{pin}**[{title}]({link})**" if link else f"{pin}**{title}**")
         st.caption(
             _("{source} ({tier}) · first seen {seen} · {status} · topic: {topic}").format(
                 source=item.source_name,

@@ -1,11 +1,8 @@
 """Staff: feed sources. Health, refresh now, register, edit, enable, OPML."""
 
-from datetime import datetime
-
-import pandas as pd
 import streamlit as st
 
-from feeds.models import OUTCOME_LABELS, TRUST_TIER_LABELS, FetchSummary, SourceDraft, TrustTier
+from feeds.models import TRUST_TIER_LABELS, FetchSummary, SourceDraft, TrustTier
 from feeds.service import (
     create_source,
     export_opml,
@@ -20,16 +17,10 @@ from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.errors import HubError
 from hub.i18n import _
-from hub.ui import (
-    clear_public_caches,
-    flash,
-    get_engine,
-    require_role,
-    reset_form,
-    save_and_rerun,
-    shown_version,
-)
-from hub.widgets import source_fields
+from ui.feeds import feed_health_table, refresh_report, source_fields
+from ui.forms import reset_form, save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.session import clear_public_caches, flash, get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -41,10 +32,6 @@ STAFF_FEEDS_REFRESH_KEY = "staff_feeds_refresh"
 STAFF_FEEDS_OPML_FILE_KEY = "staff_feeds_opml_file"
 STAFF_FEEDS_OPML_TRUST_KEY = "staff_feeds_opml_trust"
 STAFF_FEEDS_OPML_IMPORT_KEY = "staff_feeds_opml_import"
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
 st.title(_("Feeds"))
@@ -61,26 +48,7 @@ by_id = {row.id: row for row in rows}
 
 st.subheader(_("Feed health"))
 if rows:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    _("Source"): row.name,
-                    _("Trust tier"): _(TRUST_TIER_LABELS[row.trust]),
-                    _("Enabled"): row.enabled,
-                    _("Status"): _(OUTCOME_LABELS[row.outcome]),
-                    _("Last success"): when(row.last_success_at),
-                    _("Next poll"): when(row.next_poll_at) if row.enabled else "—",
-                    _("Items in last 24 h"): row.items_last_24h,
-                    _("Consecutive failures"): row.consecutive_failures,
-                    _("Last problem"): row.message,
-                }
-                for row in rows
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    feed_health_table(rows)
     picked = st.multiselect(
         _("Sources to refresh (empty: every enabled source)"),
         list(by_id),
@@ -102,20 +70,7 @@ if rows:
         else:
             bar.progress(1.0, text=_("Done: {n} sources polled.").format(n=len(summaries)))
             clear_public_caches()
-            for summary in summaries:
-                line = _("{name}: {new} new, {updated} revised.").format(
-                    name=summary.source_name, new=summary.new, updated=summary.updated
-                )
-                if summary.skipped:
-                    st.info(
-                        _("{name}: skipped, being polled elsewhere.").format(
-                            name=summary.source_name
-                        )
-                    )
-                elif summary.message:
-                    st.warning(f"{line} {summary.message}")
-                else:
-                    st.success(line)
+            refresh_report(summaries)
 else:
     st.info(_("No feed sources yet. Register the first one below or import an OPML file."))
 

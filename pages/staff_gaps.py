@@ -1,27 +1,16 @@
 """Staff: the connectivity gap map. Where need is high and initiatives are few."""
 
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from connectivity import maps
-from connectivity.gaps import (
-    GAP_CLASS_LABELS,
-    NEED_INDICATORS,
-    AreaGap,
-    area_gaps,
-    breakdown,
-    load_initiative_reach,
-    targets_csv,
-)
-from connectivity.imports import ImportRejected, import_indicators
-from geo.areas import areas_by_level, geometry_of
+from connectivity.gaps import NEED_INDICATORS
 from hub import settings
 from hub.auth import STAFF_ROLES
-from hub.db import session_scope
 from hub.errors import HubError
 from hub.i18n import _, get_language
-from hub.ui import get_engine, require_role
+from ui.gaps import area_breakdown, gap_data, indicator_import, targets_list
+from ui.guards import require_role
 
 principal = require_role(*STAFF_ROLES)
 
@@ -33,27 +22,6 @@ LAYERS = {
     "initiatives": _("Initiatives"),
     "hexagons": _("H3 hexagons"),
 }
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) -> dict:
-    with session_scope(get_engine()) as session:
-        initiatives = load_initiative_reach(session)
-        result = {
-            level: area_gaps(
-                session=session, level=level, weights=dict(weights), initiatives=initiatives
-            )
-            for level in ("district", "municipality")
-        }
-        result["geometries"] = {
-            a.code: geometry_of(a)
-            for level in ("district", "municipality")
-            for a in areas_by_level(session=session, level=level)
-            if a.geometry
-        }
-    result["initiatives"] = initiatives
-    return result
-
 
 st.title(_("Connectivity gap map"))
 st.caption(
@@ -90,9 +58,9 @@ try:
 except HubError as err:
     st.error(str(err))
     st.stop()
-ranked: list[AreaGap] = data[level]
+ranked = data.gaps[level]
 by_code = {g.code: g for g in ranked}
-initiatives = data["initiatives"]
+initiatives = data.initiatives
 if any(g.data_status.value == "demo" for g in ranked):
     st.warning(
         _("The indicator values are synthetic demo data, not measurements."),
@@ -120,9 +88,11 @@ if st.session_state.get(AREA_KEY) not in by_code:  # none yet, or the level chan
     if ranked:
         st.session_state[AREA_KEY] = top[0] if top else ranked[0].code
 selected = st.session_state.get(AREA_KEY)
-geometries = data["geometries"]
-district_gaps, municipality_gaps = data["district"], data["municipality"]
-positions = {g.code: (g.lat, g.lon) for g in district_gaps + municipality_gaps if g.lat}
+geometries = data.geometries
+district_gaps, municipality_gaps = data.gaps["district"], data.gaps["municipality"]
+positions = {
+    g.code: (g.lat, g.lon) for g in district_gaps + municipality_gaps if g.lat and g.lon is not None
+}
 shown = maps.filter_initiatives(initiatives, keep)
 fmap = maps.build_gap_map(
     districts=maps.district_features(
@@ -161,65 +131,7 @@ if clicked and clicked != st.session_state.get(AREA_KEY):
     st.rerun()
 
 with list_col:
-    st.subheader(_("Top {n} targets").format(n=len(top)))
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "#": n,
-                    _("Area"): f"{by_code[c].code} {by_code[c].name}",
-                    _("Gap"): round(by_code[c].gap or 0),
-                    _("Need"): round(by_code[c].need or 0, 3),
-                    _("Class"): _(GAP_CLASS_LABELS[by_code[c].gap_class]),
-                }
-                for n, c in enumerate(top, start=1)
-            ]
-        ),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
-    csv_col, geo_col = st.columns(2)
-    csv_col.download_button(
-        _("CSV"), targets_csv(ranked).encode("utf-8"), file_name=f"gap_targets_{level}.csv",
-        mime="text/csv", icon=":material/download:",
-    )  # fmt: skip
-    geo_col.download_button(
-        _("GeoJSON"), maps.targets_geojson(ranked, geometries).encode("utf-8"),
-        file_name=f"gap_targets_{level}.geojson", mime="application/geo+json",
-        icon=":material/download:",
-    )  # fmt: skip
+    targets_list(ranked, top, level=level, geometries=geometries)
 
-st.subheader(_("Breakdown of one area"))
-if ranked:
-    st.selectbox(
-        _("Area (or click it on the map)"), list(by_code), key=AREA_KEY,
-        format_func=lambda c: f"{c} {by_code[c].name}",
-    )  # fmt: skip
-    parts = breakdown(by_code[st.session_state[AREA_KEY]])
-    st.dataframe(pd.DataFrame(parts["summary"]), hide_index=True, width="stretch")
-    st.dataframe(pd.DataFrame(parts["readings"]), hide_index=True, width="stretch")
-    if parts["initiatives"]:
-        st.dataframe(pd.DataFrame(parts["initiatives"]), hide_index=True, width="stretch")
-    else:
-        st.info(_("No published initiative acts in this area."))
-
-with st.expander(_("Import indicator values (CSV)"), icon=":material/upload:"):
-    st.caption(_("Columns: area_code,indicator,value,source,year. All rows or none."))
-    upload = st.file_uploader(_("CSV file"), type=["csv"], key=UPLOAD_KEY)
-    if upload is not None and st.button(_("Import"), type="primary"):
-        try:
-            with session_scope(get_engine()) as session:
-                report = import_indicators(
-                    session=session, actor=principal, data=upload.getvalue(), label=upload.name
-                )
-        except ImportRejected as err:
-            st.error(str(err))
-            st.code("\n".join(err.report.lines()))
-        except HubError as err:
-            st.error(str(err))
-        else:
-            gap_data.clear()
-            st.success(
-                _("Imported: {added} added, {updated} updated.").format(
-                    added=report.added, updated=report.updated
-                )
-            )
+area_breakdown(ranked, key=AREA_KEY)
+indicator_import(key=UPLOAD_KEY, actor=principal)

@@ -7,16 +7,18 @@ import streamlit as st
 from hub.auth import STAFF_ROLES, Role
 from hub.db import session_scope
 from hub.i18n import _, get_language
-from hub.ui import get_engine, require_role
 from initiatives.models import REVIEW_STATE_LABELS, STATUS_LABELS, ReviewState, Status
 from initiatives.queries import counts_by, form_choices, freshness_counts, review_queue
 from partners.accounts import count_by_role
 from partners.service import count_by_type
+from ui.forms import md
+from ui.guards import require_role
+from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
 
 st.title(_("Coordination overview"))
-st.write(_("Welcome, {name}.").format(name=principal.display_name))
+st.write(_("Welcome, {name}.").format(name=md(principal.display_name)))
 
 with session_scope(get_engine()) as session:
     by_type = count_by_type(session=session)

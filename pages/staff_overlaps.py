@@ -5,9 +5,6 @@ import streamlit as st
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _, get_language
-from hub.ui import get_engine, require_role, save_and_rerun
-from hub.widgets import coverage_grid, overlap_pairs_table, side_by_side
-from initiatives.models import Initiative
 from initiatives.overlap import (
     coverage,
     decide_pair,
@@ -18,7 +15,11 @@ from initiatives.overlap import (
 )
 from initiatives.overlap_models import DECISION_LABELS, Decision
 from initiatives.queries import form_choices
-from initiatives.service import draft_of
+from initiatives.service import draft_of, get_initiative
+from ui.forms import md, save_and_rerun
+from ui.guards import require_role
+from ui.overlaps import coverage_grid, overlap_pairs_table, side_by_side
+from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -56,17 +57,19 @@ with pairs_tab:
             format_func=lambda k: f"{by_key[k].score:.2f} · {titles[k[0]]} / {titles[k[1]]}",
         )
         pair = by_key[picked]
-        st.info(_("Why: {explanation}").format(explanation=pair.explanation))
+        st.info(_("Why: {explanation}").format(explanation=md(pair.explanation)))
         with session_scope(engine) as session:
-            first = draft_of(session, session.get(Initiative, pair.initiative_a_id))
-            second = draft_of(session, session.get(Initiative, pair.initiative_b_id))
+            first, second = (
+                draft_of(session, get_initiative(session=session, actor=principal, initiative_id=i))
+                for i in (pair.initiative_a_id, pair.initiative_b_id)
+            )
             notes = notes_for_pair(
                 session=session, actor=principal, a=pair.initiative_a_id, b=pair.initiative_b_id
             )
         for note in notes:
             st.caption(
                 _("Partner's note: {note}").format(
-                    note=(_("related") if note.related else "") + " " + note.note
+                    note=(_("related") if note.related else "") + " " + md(note.note)
                 )
             )
         side_by_side(first, second, choices=choices)
@@ -86,7 +89,7 @@ with pairs_tab:
             )
             reason = st.text_area(_("Reason"), key=f"{form_key}_reason")
             decided = st.form_submit_button(_("Record decision"), type="primary")
-        if decided:
+        if decided and decision is not None:  # a radio with options always has a value
             save_and_rerun(
                 _("Decision recorded."),
                 form_key,
@@ -110,7 +113,7 @@ with groups_tab:
             _("**Group {n}** ({count} initiatives): {titles}").format(
                 n=number,
                 count=len(group),
-                titles="; ".join(titles.get(i, str(i)) for i in group),
+                titles="; ".join(md(titles.get(i, str(i))) for i in group),
             )
         )
 

@@ -7,16 +7,6 @@ from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.errors import HubError
 from hub.i18n import _
-from hub.ui import (
-    clear_public_caches,
-    flash,
-    get_engine,
-    require_role,
-    reset_form,
-    save_and_rerun,
-    shown_version,
-)
-from hub.widgets import organisation_fields
 from partners.models import (
     GOVERNMENT_LEVEL_LABELS,
     ORGANISATION_TYPE_LABELS,
@@ -29,6 +19,10 @@ from partners.service import (
     set_organisation_active,
     update_organisation,
 )
+from ui.forms import md, reset_form, save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.partners import organisation_fields
+from ui.session import clear_public_caches, flash, get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -93,12 +87,12 @@ with (
         else:
             clear_public_caches()
             reset_form(NEW_FORM)
-            flash(_("Added {name}.").format(name=created.name))
+            flash(_("Added {name}.").format(name=md(created.name)))
             st.rerun()
 
 st.subheader(_("Edit an organisation"))
 if organisations:
-    by_id = {o.id: o for o in organisations}
+    by_id = {o.id: o for o in organisations if o.id is not None}  # saved rows have ids
     picked_id = st.selectbox(
         _("Organisation"), list(by_id), key=PICK_KEY, format_func=lambda i: by_id[i].name
     )

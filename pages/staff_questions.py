@@ -23,9 +23,11 @@ from answers.service import (
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _
-from hub.ui import get_engine, md, require_role, save_and_rerun, shown_version
-from hub.widgets import answer_fields
 from portal.render import when
+from ui.answers import QuestionAction, answer_fields
+from ui.forms import md, save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -76,7 +78,7 @@ def table(questions: list[Question]) -> None:
 
 if overdue:
     table(overdue)
-choices = {q.id: q for q in [*overdue, *queue, *published]}
+choices = {q.id: q for q in [*overdue, *queue, *published] if q.id is not None}
 if not choices:
     st.success(_("No questions yet."), icon=":material/task_alt:")
     st.stop()
@@ -107,6 +109,29 @@ st.caption(
     )
 )
 
+
+def merge_into(into_id: int) -> None:
+    save_and_rerun(
+        _("Merged: its askers now count for question {id}.").format(id=into_id),
+        form_key,
+        lambda s: merge_question(
+            session=s,
+            actor=principal,
+            question_id=picked,
+            into_id=into_id,
+            expected_version=version,
+        ),
+    )
+
+
+def act(label: str, action: QuestionAction) -> None:
+    save_and_rerun(
+        _("Done: {action}.").format(action=label),
+        form_key,
+        lambda s: action(session=s, actor=principal, question_id=picked, expected_version=version),
+    )
+
+
 if not is_published:
     st.subheader(_("Merge into an existing question"))
     if not similar:
@@ -116,32 +141,13 @@ if not is_published:
         text.markdown(
             f"**{other.id}** · {_(QUESTION_STATE_LABELS[other.state])} · {md(other.public_text)}"
         )
+        assert other.id is not None, "stored questions have ids"
         if button.button(_("Merge"), key=f"merge_{picked}_{other.id}"):
-            save_and_rerun(
-                _("Merged: its askers now count for question {id}.").format(id=other.id),
-                form_key,
-                lambda s, into=other.id: merge_question(
-                    session=s,
-                    actor=principal,
-                    question_id=picked,
-                    into_id=into,
-                    expected_version=version,
-                ),
-            )
+            merge_into(other.id)
     others = [i for i in choices if i != picked]
     into = st.selectbox(_("Or merge into question"), [None, *others], key=MERGE_KEY)
     if into and st.button(_("Merge into the chosen question"), key=f"merge_pick_{picked}"):
-        save_and_rerun(
-            _("Merged: its askers now count for question {id}.").format(id=into),
-            form_key,
-            lambda s: merge_question(
-                session=s,
-                actor=principal,
-                question_id=picked,
-                into_id=into,
-                expected_version=version,
-            ),
-        )
+        merge_into(into)
 
 st.subheader(_("Answer of the competent authority"))
 if question.answer_updated_at:
@@ -159,20 +165,20 @@ if saved:
         ),
     )
 
-actions = (
-    [(_("Mark reviewed"), mark_reviewed), (_("Unpublish"), unpublish_question)]
+actions: dict[str, tuple[str, QuestionAction]] = (
+    {
+        "mark_reviewed": (_("Mark reviewed"), mark_reviewed),
+        "unpublish_question": (_("Unpublish"), unpublish_question),
+    }
     if is_published
-    else [(_("Publish"), publish_question), (_("Reject as spam"), reject_question)]
+    else {
+        "publish_question": (_("Publish"), publish_question),
+        "reject_question": (_("Reject as spam"), reject_question),
+    }
 )
-for column, (label, action) in zip(st.columns(len(actions)), actions, strict=True):
-    if column.button(label, key=f"{form_key}_{action.__name__}"):
-        save_and_rerun(
-            _("Done: {action}.").format(action=label),
-            form_key,
-            lambda s, act=action: act(
-                session=s, actor=principal, question_id=picked, expected_version=version
-            ),
-        )
+for column, (name, (label, action)) in zip(st.columns(len(actions)), actions.items(), strict=True):
+    if column.button(label, key=f"{form_key}_{name}"):
+        act(label, action)
 
 if history:
     with st.expander(_("Answer versions ({n})").format(n=len(history))):

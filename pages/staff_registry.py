@@ -9,16 +9,13 @@ import streamlit as st
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _, get_language
-from hub.ui import get_engine, require_role, save_and_rerun, shown_version
-from hub.widgets import (
-    initiative_exports,
-    initiative_fields,
-    initiative_import,
-    initiative_table,
-    registry_filters,
-)
 from initiatives.queries import form_choices, freshness_counts, search_registry
 from initiatives.service import draft_of, get_initiative, history, update_initiative
+from ui.exchange import initiative_exports, initiative_import
+from ui.forms import save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.initiatives import initiative_fields, initiative_table, registry_filters
+from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
 

@@ -6,11 +6,13 @@ import streamlit as st
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _, get_language
-from hub.ui import get_engine, require_role, save_and_rerun, shown_version
-from hub.widgets import initiative_summary
 from initiatives.models import InitiativeDraft
 from initiatives.queries import form_choices, review_queue
 from initiatives.service import approve, draft_of, get_initiative, review_diff, send_back
+from ui.forms import md, save_and_rerun, shown_version
+from ui.guards import require_role
+from ui.initiatives import initiative_summary
+from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -71,7 +73,11 @@ if by_id[picked].kind == "edit":
     st.table(
         pd.DataFrame(
             [
-                {_("Field"): field, _("Published"): str(before), _("Proposed"): str(after)}
+                {
+                    _("Field"): field,
+                    _("Published"): md(str(before)),
+                    _("Proposed"): md(str(after)),
+                }
                 for field, before, after in diff
             ]
         )

@@ -15,6 +15,7 @@ matching conditional request, so any CDN in front can absorb a crowd.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -57,7 +58,7 @@ def _respond(request: Request, rendered: Rendered) -> Response:
     return Response(rendered.body, media_type=rendered.media_type, headers=headers)
 
 
-def _endpoint(name: str):  # type: ignore[no-untyped-def]
+def _endpoint(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         language = _language(request)
         query = (

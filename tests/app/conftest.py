@@ -10,12 +10,12 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from hub.auth import Principal, Role
-from hub.bootstrap import prepare_database
 from hub.db import make_engine
 from hub.settings import PROJECT_ROOT
-from hub.ui import PRINCIPAL_KEY
 from partners.accounts import principal_for
 from partners.models import Account
+from ui.session import PRINCIPAL_KEY
+from wiring import prepare_database
 
 APP = str(PROJECT_ROOT / "hub_app.py")
 TIMEOUT = 60  # seconds per run: generous, the machines are shared and slow

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from answers.models import Question, QuestionContact, QuestionState, Topic
 from hub.auth import Role
 from hub.db import make_engine
-from hub.widgets import QUESTION_EMAIL_KEY, QUESTION_TEXT_KEY
 from tests.app.conftest import texts
+from ui.answers import QUESTION_EMAIL_KEY, QUESTION_TEXT_KEY
 
 Opener = Callable[[Role | None], AppTest]
 SEND = "FormSubmitter:public_question-Send the question"

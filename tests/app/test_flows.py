@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from hub.auth import Principal, Role
 from hub.db import make_engine
-from hub.demo import DEMO_PASSWORD
 from hub.records import utcnow
-from hub.ui import LANGUAGE_KEY, LANGUAGE_SWITCH_KEY, LAST_SEEN_KEY, PRINCIPAL_KEY
+from partners.demo import DEMO_PASSWORD
 from partners.models import Account, Organisation
 from tests.app.conftest import APP, TIMEOUT, principal_of, texts
+from ui.session import LANGUAGE_KEY, LANGUAGE_SWITCH_KEY, LAST_SEEN_KEY, PRINCIPAL_KEY
 
 Opener = Callable[[Role | None], AppTest]
 

@@ -1,0 +1,102 @@
+"""Guards: the first statement of every page file (``allow_public``,
+``require_signed_in`` or ``require_role``).
+
+A guard works on its own, without the entry point having run: on a freshly started
+server Streamlit serves files in ``pages/`` by URL until some session has called
+``st.navigation``, so a guard that relied on hub_app.py would let an anonymous visitor
+into ``/staff_accounts``. For the same reason the guards, not only the navigation,
+keep an account whose password must change away from every page but "My account".
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import streamlit as st
+
+from hub import settings
+from hub.auth import Principal, Role
+from hub.db import session_scope
+from hub.i18n import _
+from partners.accounts import must_change_password
+from ui.session import (
+    FLASH_KEY,
+    apply_language,
+    current_principal,
+    get_engine,
+    language_switch,
+    role_label,
+    sign_out,
+)
+
+
+def _chrome(principal: Principal | None) -> None:
+    language_switch()
+    if settings.demo_mode():
+        st.warning(
+            _(
+                "Demo data: the organisations, accounts and records shown here are "
+                "illustrative, not real commitments."
+            ),
+            icon=":material/science:",
+        )
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.info(flash)
+    if principal is not None:
+        st.sidebar.caption(
+            _("Signed in as {name} ({role})").format(
+                name=principal.display_name, role=role_label(principal.role)
+            )
+        )
+        if st.sidebar.button(_("Sign out"), key="hub_sign_out", icon=":material/logout:"):
+            sign_out(_("You are signed out."))
+            if settings.get("HUB_AUTH_MODE") == "oidc" and st.user.get("is_logged_in", False):
+                st.logout()
+            st.rerun()
+
+
+def allow_public() -> Principal | None:
+    """Guard of a public page: anyone may see it. Returns the principal, if any."""
+    apply_language()
+    principal = current_principal()
+    _chrome(principal)
+    return principal
+
+
+def require_signed_in(*, password_change_page: bool = False) -> Principal:
+    """Guard of a page for any signed-in account. Only the account page itself passes
+    ``password_change_page=True``: every other page refuses an account whose password
+    must change and points it to "My account"."""
+    apply_language()
+    principal = current_principal()
+    _chrome(principal)
+    if principal is None:
+        _refuse(_("Please sign in to see this page."))
+    if not password_change_page:
+        _refuse_until_password_changed(principal)
+    return principal
+
+
+def require_role(*roles: Role) -> Principal:
+    """Guard of a restricted page: refuse (and stop the script) unless the principal
+    has one of ``roles``. Accounts whose password must change are sent to do so."""
+    principal = require_signed_in()
+    if principal.role not in roles:
+        _refuse(_("Your account does not give access to this page."))
+    return principal
+
+
+def _refuse_until_password_changed(principal: Principal) -> None:
+    with session_scope(get_engine()) as session:
+        forced = must_change_password(session=session, account_id=principal.account_id)
+    if forced:
+        st.error(_("Please change your password before you use the hub."), icon=":material/lock:")
+        st.markdown(f"[{_('Go to My account')}](/account)")
+        st.stop()
+
+
+def _refuse(message: str) -> NoReturn:
+    st.error(message, icon=":material/lock:")
+    st.markdown(f"[{_('Go to the start page')}](/)")
+    st.stop()
