@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Role
+from hub.db import make_engine
 from hub.errors import InvalidInput, StaleRecord
 from hub.records import utcnow
-from initiatives.models import Initiative, Notification, ReviewState, Status
+from initiatives.exchange import import_initiatives
+from initiatives.models import Initiative, InitiativeArea, Notification, ReviewState, Status
 from initiatives.queries import RegistryFilter, list_public, review_queue, search_registry
 from initiatives.service import (
     approve,
@@ -392,3 +397,162 @@ def test_draft_round_trips_through_the_form_shape(session: Session) -> None:
     assert again.participants == draft.participants
     assert sorted(again.areas) == sorted(draft.areas)
     assert again.title == draft.title and again.channels == sorted(draft.channels)
+
+
+# --- issue 13: hardening -----------------------------------------------------------------
+
+
+@pytest.fixture
+def other_session(database_url: str) -> Iterator[Session]:
+    """A second connection to the same database: another user's request."""
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+def before_first_write(session: Session, action: Callable[[], Any]) -> None:
+    """Run ``action`` (another user's save) just before ``session`` writes its first row:
+    the moment two requests race for the same record or the same code."""
+
+    def run(*_args: Any) -> None:
+        action()
+
+    event.listen(session, "before_flush", run, once=True)
+
+
+def test_generated_codes_skip_an_imported_code_in_their_namespace(session: Session) -> None:
+    """Issue 13.2: an import took INI-<largest id + 2>; creating keeps working."""
+    organisation = make_organisation(session, name="Operator")
+    partner = make_principal(session, role=Role.PARTNER, organisation=organisation)
+    first = create_initiative(session=session, actor=partner, draft=initiative_draft(organisation))
+    taken = f"INI-{(first.id or 0) + 2:06d}"
+    data = (
+        "id,title,category,target_groups,areas\n"
+        f"{taken},Imported data packages,connectivity,health_professionals,PT-11\n"
+    ).encode()
+    report = import_initiatives(session=session, actor=partner, data=data)
+    assert report.written and report.created == [taken], report.problems
+    codes = {first.code, taken}
+    for _n in range(3):
+        created = create_initiative(
+            session=session, actor=partner, draft=initiative_draft(organisation)
+        )
+        assert created.code.startswith("INI-") and created.code not in codes
+        codes.add(created.code)
+
+
+def test_a_code_taken_by_a_concurrent_create_gives_the_next_one_or_a_field_error(
+    session: Session, other_session: Session
+) -> None:
+    """Issue 13.2: two creates at once: a generated code moves on to the next free one;
+    an explicit code already taken is a clear error on ``code``, never an IntegrityError."""
+    organisation = make_organisation(session, name="Operator")
+    staff = make_principal(session, role=Role.STAFF)
+    rival = {}
+
+    def create_elsewhere(code: str | None = None) -> Callable[[], None]:
+        def create() -> None:
+            rival["initiative"] = create_initiative(
+                session=other_session, actor=staff, draft=initiative_draft(organisation, code=code)
+            )
+
+        return create
+
+    before_first_write(session, create_elsewhere())
+    mine = create_initiative(session=session, actor=staff, draft=initiative_draft(organisation))
+    assert mine.code != rival["initiative"].code and mine.code.startswith("INI-")
+
+    before_first_write(session, create_elsewhere("OPS-2020-1"))
+    with pytest.raises(InvalidInput) as err:
+        create_initiative(
+            session=session, actor=staff, draft=initiative_draft(organisation, code="OPS-2020-1")
+        )
+    assert err.value.field == "code" and "OPS-2020-1" in str(err.value)
+    assert len(session.exec(select(Initiative)).all()) == 3
+
+
+def test_approving_an_edit_keeps_progress_reported_after_it_was_proposed(
+    session: Session,
+) -> None:
+    """Issue 13.7: the stored proposal (with the old figures) must not undo a report."""
+    organisation = make_organisation(session, name="Operator")
+    partner = make_principal(session, role=Role.PARTNER, organisation=organisation)
+    staff = make_principal(session, role=Role.STAFF)
+    created = create_initiative(
+        session=session, actor=partner, draft=initiative_draft(organisation), submit=True
+    )
+    live = approve(
+        session=session,
+        actor=staff,
+        initiative_id=created.id or 0,
+        expected_version=created.version,
+    )
+    proposed = update_initiative(
+        session=session,
+        actor=partner,
+        initiative_id=live.id or 0,
+        draft=draft_of(session, live).model_copy(update={"title": "Proposed title"}),
+        expected_version=live.version,
+    )
+    reported = report_progress(
+        session=session,
+        actor=partner,
+        initiative_id=live.id or 0,
+        expected_version=proposed.version,
+        status=Status.ACTIVE,
+        people_reached=500,
+        actual_start=date(2020, 3, 25),
+    )
+    diff = {
+        f for f, _old, _new in review_diff(session=session, actor=staff, initiative_id=live.id or 0)
+    }
+    assert diff == {"title"}
+    applied = approve(
+        session=session, actor=staff, initiative_id=live.id or 0, expected_version=reported.version
+    )
+    assert applied.title == "Proposed title"
+    assert (applied.status, applied.people_reached, applied.actual_start) == (
+        Status.ACTIVE,
+        500,
+        date(2020, 3, 25),
+    )
+
+
+def test_the_losing_save_of_two_concurrent_edits_is_told_to_reload(
+    session: Session, other_session: Session
+) -> None:
+    """Issue 13.10: both load version N; the second save gets StaleRecord naming who saved
+    first, not StaleDataError or DeadlockDetected, and nothing of it is written."""
+    organisation = make_organisation(session, name="Operator")
+    staff = make_principal(session, role=Role.STAFF, email="first@example.pt")
+    late = make_principal(session, role=Role.STAFF, email="late@example.pt")
+    created = create_initiative(session=session, actor=staff, draft=initiative_draft(organisation))
+    version = created.version
+
+    def first_saves() -> None:
+        update_initiative(
+            session=other_session,
+            actor=staff,
+            initiative_id=created.id or 0,
+            draft=initiative_draft(organisation, title="Saved first"),
+            expected_version=version,
+        )
+
+    before_first_write(session, first_saves)
+    with pytest.raises(StaleRecord) as err:
+        update_initiative(
+            session=session,
+            actor=late,
+            initiative_id=created.id or 0,
+            draft=initiative_draft(organisation, title="Saved late", areas=["PT-08"]),
+            expected_version=version,
+        )
+    assert "first@example.pt" in str(err.value) and "reload" in str(err.value)
+    session.expire_all()
+    stored = session.get(Initiative, created.id)
+    assert stored is not None and stored.title == "Saved first"
+    areas = session.exec(
+        select(InitiativeArea.area_code).where(InitiativeArea.initiative_id == created.id)
+    ).all()
+    assert sorted(areas) == ["1106", "PT-11"]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
 from hub.auth import Principal, Role
-from hub.errors import InvalidInput, PermissionDenied
+from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.records import utcnow
 from initiatives.exchange import export_initiatives
 from initiatives.models import Initiative, InitiativeVersion, ReviewState
@@ -32,7 +32,13 @@ from initiatives.overlap import (
     similar_to_draft,
 )
 from initiatives.overlap_models import Decision, InitiativeLink, LinkKind, OverlapNote
-from initiatives.service import approve, create_initiative, report_progress, update_initiative
+from initiatives.service import (
+    approve,
+    create_initiative,
+    draft_of,
+    report_progress,
+    update_initiative,
+)
 from partners.models import Organisation
 from tests.factories import initiative_draft, make_organisation, make_principal
 from wiring import app
@@ -206,8 +212,6 @@ def test_a_dismissed_pair_returns_only_after_a_material_change(
     # Material: the description changes.
     current = session.get(Initiative, first.id)
     assert current is not None
-    from initiatives.service import draft_of
-
     edited = draft_of(session, current).model_copy(
         update={"description": DATA_TEXT + " Agora também para farmacêuticos."}
     )
@@ -395,3 +399,48 @@ def test_cli_one_row_against_an_empty_registry_is_explained(cli_db: Path) -> Non
     result = _run(cli_db, f"id,title\nA1,{DATA_TITLE}\n".encode(), "--against-registry")
     assert result.exit_code == 1 and "at least two initiatives" in result.output
     assert not (cli_db / "out.csv").exists()
+
+
+def test_overlap_response_names_only_visible_initiatives_and_keeps_staff_links(
+    session: Session, world: dict[str, Any]
+) -> None:
+    """Issue 13.8: a partner may link only what they may see (published, or their own);
+    an id they may not see is refused exactly like one that does not exist; and a
+    partner's "related" never turns a staff "joint effort" link into something else."""
+    staff, first, second, far = world["staff"], world["first"], world["second"], world["far"]
+    partner = make_principal(session, role=Role.PARTNER, organisation=world["org"])  # leads first
+    second = _publish(session, staff, second)  # far stays submitted: another's, never shown
+    messages = []
+    for hidden in (far.id or 0, 999_999):
+        with pytest.raises(NotFound) as refused:
+            note_overlap_response(
+                session=session,
+                actor=partner,
+                initiative_id=first.id or 0,
+                shown_ids=[second.id or 0],
+                related_ids=[hidden],
+                note="Ours is different",
+            )
+        messages.append(str(refused.value))
+    assert messages[0] == messages[1]
+    assert session.exec(select(OverlapNote)).all() == []
+    assert session.exec(select(InitiativeLink)).all() == []
+
+    decide_pair(
+        session=session,
+        actor=staff,
+        initiative_a_id=first.id or 0,
+        initiative_b_id=second.id or 0,
+        decision=Decision.JOINT,
+    )
+    written = note_overlap_response(
+        session=session,
+        actor=partner,
+        initiative_id=first.id or 0,
+        shown_ids=[second.id or 0],
+        related_ids=[second.id or 0],
+    )
+    assert written == 1
+    links = session.exec(select(InitiativeLink)).all()
+    assert [(link.initiative_id, link.kind) for link in links] == [(first.id, LinkKind.JOINT)]
+    assert related_for_export(session)[first.id or 0] == [second.code]
