@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from hub.db import make_engine
+from hub.db import make_engine, migrate
 from partners.models import Account, Organisation
-from wiring import app
+from wiring import app, build_scheduler, run_worker
 
 runner = CliRunner()
 
@@ -188,3 +189,58 @@ def test_export_public_writes_the_static_site(
     blocked.write_text("x")
     refused = runner.invoke(app, ["export-public", str(blocked / "sub")])
     assert refused.exit_code == 1 and "Cannot create" in refused.output
+
+
+COMMANDS = {
+    "init-db",
+    "create-user",
+    "load-demo",
+    "backup",
+    "restore",
+    "sources",
+    "fetch",
+    "worker",
+    "import-indicators",
+    "import-ookla",
+    "import-boundaries",
+    "gaps",
+    "import-initiatives",
+    "export-initiatives",
+    "export-public",
+    "remind",
+    "overlaps",
+}
+
+
+def test_python_m_hub_offers_every_package_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hub", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "120", "HUB_DEFAULT_LANGUAGE": "en"},
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    missing = {name for name in COMMANDS if f" {name} " not in result.stdout}
+    assert not missing, result.stdout
+
+
+def test_the_worker_schedules_every_job_one_run_at_a_time(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    scheduler = build_scheduler(engine)
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    assert set(jobs) == {"poll_due_sources", "remind_partners"}
+    assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(engine,), kwargs={"stop": stop})
+    worker.start()
+    stop.set()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the worker stops when asked"
