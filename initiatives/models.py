@@ -237,7 +237,7 @@ class Participant(BaseModel):
 
 
 class InitiativeDraft(BaseModel):
-    """What a form or an import row submits. Validation is in the service."""
+    """What a form or an import row submits. Validation is in initiatives.validation."""
 
     code: str | None = None
     title: str = ""
