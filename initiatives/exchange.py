@@ -43,6 +43,7 @@ from initiatives.models import (
     Status,
     VocabularyKind,
 )
+from initiatives.queries import related_for_export
 from initiatives.service import (
     country_code,
     known_area_codes,
@@ -905,8 +906,6 @@ def export_initiatives(
 
 def _joint_links(session: Session) -> dict[int, list[str]]:
     """Initiatives staff linked as one joint effort (issue 4: initiatives.overlap)."""
-    from initiatives.overlap import related_for_export
-
     return related_for_export(session)
 
 

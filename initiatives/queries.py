@@ -30,6 +30,7 @@ from initiatives.models import (
     Status,
     VocabularyKind,
 )
+from initiatives.overlap_models import InitiativeLink, LinkKind
 from initiatives.vocabulary import term_labels
 from partners.models import Organisation
 
@@ -469,3 +470,22 @@ def form_choices(*, session: Session, language: str) -> FormChoices:
         ),
         areas={code: f"{names[code]} ({code})" for code in ordered},
     )
+
+
+def related_for_export(session: Session) -> dict[int, list[str]]:
+    """Initiative id -> codes of the initiatives of the same joint effort (IATI
+    related-activity type 4), in both directions."""
+    rows = session.exec(select(InitiativeLink).where(InitiativeLink.kind == LinkKind.JOINT)).all()
+    if not rows:
+        return {}
+    ids = {r.initiative_id for r in rows} | {r.other_initiative_id for r in rows}
+    codes = dict(
+        session.exec(
+            select(Initiative.id, Initiative.code).where(col(Initiative.id).in_(ids))
+        ).all()
+    )
+    related: dict[int, list[str]] = defaultdict(list)
+    for r in rows:
+        related[r.initiative_id].append(codes[r.other_initiative_id])
+        related[r.other_initiative_id].append(codes[r.initiative_id])
+    return {k: sorted(set(v)) for k, v in related.items()}

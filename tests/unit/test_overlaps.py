@@ -28,10 +28,10 @@ from initiatives.overlap import (
     note_overlap_response,
     overlap_groups,
     registry_index,
-    related_for_export,
     similar_to_draft,
 )
 from initiatives.overlap_models import Decision, InitiativeLink, LinkKind, OverlapNote
+from initiatives.queries import related_for_export
 from initiatives.service import (
     approve,
     create_initiative,
