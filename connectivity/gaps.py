@@ -464,7 +464,7 @@ def targets_csv(gaps: Iterable[AreaGap]) -> str:
 def load_initiative_reach(session: Session) -> list[InitiativeReach]:
     """Published initiatives from the registry, or none while it is not installed."""
     try:
-        from initiatives.service import published_reach
+        from initiatives.queries import published_reach
     except ImportError:
         return []
     return list(published_reach(session))
