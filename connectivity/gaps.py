@@ -467,7 +467,7 @@ def load_initiative_reach(session: Session) -> list[InitiativeReach]:
         from initiatives.queries import published_reach
     except ImportError:
         return []
-    return list(published_reach(session))
+    return [InitiativeReach(**vars(reach)) for reach in published_reach(session)]
 
 
 def readings_by_area(*, session: Session) -> dict[str, dict[str, Reading]]:
