@@ -26,11 +26,12 @@ from answers.models import (
     Topic,
 )
 from answers.search import fold, search_ids
-from hub.audit import record_change, snapshot
+from hub.audit import snapshot
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
-from hub.records import StaleDataError, check_version, stale_error, utcnow
+from hub.records import check_version, save_record, stale_guard, utcnow
+from hub.tabular import safe_cell
 from hub.urls import safe_http_url
 from initiatives.models import Initiative, ReviewState
 
@@ -67,32 +68,6 @@ def _get(session: Session, model: type[R], record_id: int) -> R:
     if record is None:
         raise NotFound(_("That record does not exist."))
     return record
-
-
-def _save(
-    session: Session,
-    actor: Principal,
-    record: Measure | Contact,
-    entity_type: str,
-    action: str,
-    before: dict[str, Any] | None,
-) -> None:
-    record.updated_at = utcnow()
-    record.updated_by = actor.label
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(session.get(type(record), record.id, populate_existing=True)) from None
-    record_change(
-        session=session,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=record.id,
-        before=before,
-        after=snapshot(record),
-    )
 
 
 # --- measures ------------------------------------------------------------------------------
@@ -183,9 +158,9 @@ def create_measure(*, session: Session, actor: Principal | None, draft: MeasureD
     session.add(measure)
     session.flush()
     _link_initiatives(session, measure.id or 0, ids)
-    _save(session, actor, measure, "measure", "create", None)
-    session.commit()
-    return measure
+    return save_record(
+        session, actor=actor, record=measure, action="create", entity_type="measure", before=None
+    )
 
 
 def update_measure(
@@ -201,11 +176,19 @@ def update_measure(
     check_version(measure, expected_version)
     draft, ids = validate_measure(session, draft)
     before = snapshot(measure) | {"initiative_codes": measure_codes(session, measure_id)}
-    _apply_measure(measure, draft)
-    _link_initiatives(session, measure_id, ids)
-    _save(session, actor, measure, "measure", "update", before)
-    session.commit()
-    return measure
+    # The side-table rewrite flushes the measure with it: a lost race on either is a
+    # stale record, so the whole mutation is guarded, not just the final flush.
+    with stale_guard(session, measure):
+        _apply_measure(measure, draft)
+        _link_initiatives(session, measure_id, ids)
+        return save_record(
+            session,
+            actor=actor,
+            record=measure,
+            action="update",
+            entity_type="measure",
+            before=before,
+        )
 
 
 def measure_codes(session: Session, measure_id: int) -> list[str]:
@@ -335,9 +318,9 @@ def create_contact(*, session: Session, actor: Principal | None, draft: ContactD
     contact = Contact(**validate_contact(draft).model_dump())
     session.add(contact)
     session.flush()
-    _save(session, actor, contact, "contact", "create", None)
-    session.commit()
-    return contact
+    return save_record(
+        session, actor=actor, record=contact, action="create", entity_type="contact", before=None
+    )
 
 
 def update_contact(
@@ -355,9 +338,9 @@ def update_contact(
     before = snapshot(contact)
     for name, value in cleaned.model_dump().items():
         setattr(contact, name, value)
-    _save(session, actor, contact, "contact", "update", before)
-    session.commit()
-    return contact
+    return save_record(
+        session, actor=actor, record=contact, action="update", entity_type="contact", before=before
+    )
 
 
 def list_contacts(*, session: Session, actor: Principal | None) -> list[Contact]:
@@ -417,8 +400,7 @@ CONTACT_COLUMNS = (
 
 def _csv_cell(value: Any) -> str:
     text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    # A cell starting with = + - @ is a formula to a spreadsheet; a quote keeps it text.
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} and not text[1:2].isdigit() else text
+    return str(safe_cell(text))  # formula injection: the hub's one guard (hub.tabular)
 
 
 def contacts_csv(contacts: list[ContactPublic]) -> bytes:

@@ -47,7 +47,8 @@ from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.i18n import _
-from hub.records import StaleDataError, check_version, stale_error, utcnow
+from hub.mail import mail_enabled, send_mail
+from hub.records import check_version, save_record, stale_guard, utcnow
 from hub.urls import safe_http_url
 
 log = logging.getLogger("hub.answers")
@@ -298,27 +299,15 @@ def _save(
     summary: str = "",
 ) -> Question:
     question.search_text = _search_text(question)
-    question.updated_at = utcnow()
-    question.updated_by = actor.label
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(
-            get_question(session=session, actor=actor, question_id=question.id or 0)
-        ) from None
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=question,
         action=action,
         entity_type="question",
-        entity_id=question.id,
         before=before,
-        after=snapshot(question),
         summary=summary,
     )
-    session.commit()
-    return question
 
 
 def _editable(session: Session, actor: Principal | None, question_id: int, version: int) -> Any:
@@ -505,25 +494,27 @@ def merge_question(
     question.state = QuestionState.MERGED
     question.merged_into_id = into_id
     # Counters and links move with SQL updates: no version bump on the target, so a
-    # colleague editing its answer is not interrupted by a merge.
-    session.execute(
-        update(Question)
-        .where(col(Question.id) == into_id)
-        .values(ask_count=col(Question.ask_count) + question.ask_count, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Question)
-        .where(col(Question.merged_into_id) == question_id)
-        .values(merged_into_id=into_id)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(QuestionContact)
-        .where(col(QuestionContact.question_id) == question_id)
-        .values(question_id=into_id)
-        .execution_options(synchronize_session=False)
-    )
+    # colleague editing its answer is not interrupted by a merge. The updates flush the
+    # question first, so a lost race surfaces here: the guard covers them.
+    with stale_guard(session, question):
+        session.execute(
+            update(Question)
+            .where(col(Question.id) == into_id)
+            .values(ask_count=col(Question.ask_count) + question.ask_count, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Question)
+            .where(col(Question.merged_into_id) == question_id)
+            .values(merged_into_id=into_id)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(QuestionContact)
+            .where(col(QuestionContact.question_id) == question_id)
+            .values(question_id=into_id)
+            .execution_options(synchronize_session=False)
+        )
     merged = _save(
         session, actor, question, "merge", before, summary=f"merged into question {into_id}"
     )
@@ -536,8 +527,6 @@ def notify_askers(*, session: Session, question: Question) -> int:
     """E-mail askers who left an address that their question is answered, then forget
     the address. Without a mail server (or on failure) the address waits for the next
     publication; nothing fails for the staff member who published."""
-    from hub.mail import mail_enabled, send_mail
-
     if question.state is not QuestionState.PUBLISHED or not mail_enabled():
         return 0
     contacts = session.exec(

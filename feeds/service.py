@@ -40,7 +40,7 @@ from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
-from hub.records import StaleDataError, check_version, stale_error, utcnow
+from hub.records import check_version, save_record, utcnow
 from hub.urls import safe_http_url
 
 MAX_INTERVAL_MINUTES = 24 * 60
@@ -167,30 +167,20 @@ def update_source(
     url_changed = draft.url != source.url
     for name, value in draft.model_dump().items():
         setattr(source, name, value)
-    source.updated_at = utcnow()
-    source.updated_by = actor.label
     if url_changed:
         # A new address: forget the old validators and poll it at the next tick.
         state = session.get(FeedState, source_id)
         if state is not None:
             state.etag = state.last_modified = state.moved_to = ""
             state.next_poll_at = None
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(get_source(session=session, source_id=source_id)) from None
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=source,
         action="update",
         entity_type="feed_source",
-        entity_id=source_id,
         before=before,
-        after=snapshot(source),
     )
-    session.commit()
-    return source
 
 
 def set_source_enabled(
@@ -207,24 +197,14 @@ def set_source_enabled(
     check_version(source, expected_version)
     before = snapshot(source)
     source.enabled = enabled
-    source.updated_at = utcnow()
-    source.updated_by = actor.label
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(get_source(session=session, source_id=source_id)) from None
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=source,
         action="enable" if enabled else "disable",
         entity_type="feed_source",
-        entity_id=source_id,
         before=before,
-        after=snapshot(source),
     )
-    session.commit()
-    return source
 
 
 def get_source(*, session: Session, source_id: int) -> FeedSource:
@@ -411,25 +391,16 @@ def _change_item(
     before = snapshot(item)
     for name, value in changes.items():
         setattr(item, name, value)
-    item.updated_at = utcnow()
-    item.updated_by = actor.label
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(session.get(FeedItem, item_id, populate_existing=True)) from None
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=item,
         action=action,
         entity_type="feed_item",
-        entity_id=item_id,
         before={k: before[k] for k in changes},
-        after={k: snapshot(item)[k] for k in changes},
         summary=item.title[:200],
+        snapshot_of=lambda saved: {k: snapshot(saved)[k] for k in changes},
     )
-    session.commit()
-    return item
 
 
 def publish_item(

@@ -14,7 +14,7 @@ from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_member_of, require_staff
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
-from hub.records import StaleDataError, check_version, stale_error, utcnow
+from hub.records import check_version, save_record
 from hub.urls import safe_http_url
 from partners.models import Organisation, OrganisationDraft, OrganisationPublic
 
@@ -115,27 +115,14 @@ def update_organisation(
     before = snapshot(organisation)
     for field, value in draft.model_dump().items():
         setattr(organisation, field, value)
-    organisation.updated_at = utcnow()
-    organisation.updated_by = actor.label
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise stale_error(
-            get_organisation(session=session, organisation_id=organisation_id)
-        ) from None
-    after = snapshot(organisation)
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=organisation,
         action="update",
         entity_type="organisation",
-        entity_id=organisation_id,
         before=before,
-        after=after,
     )
-    session.commit()
-    return organisation
 
 
 def set_organisation_active(
@@ -152,20 +139,14 @@ def set_organisation_active(
     check_version(organisation, expected_version)
     before = snapshot(organisation)
     organisation.active = active
-    organisation.updated_at = utcnow()
-    organisation.updated_by = actor.label
-    session.flush()
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=organisation,
         action="activate" if active else "deactivate",
         entity_type="organisation",
-        entity_id=organisation_id,
         before=before,
-        after=snapshot(organisation),
     )
-    session.commit()
-    return organisation
 
 
 def get_organisation(*, session: Session, organisation_id: int) -> Organisation:
