@@ -29,7 +29,7 @@ from hub.i18n import _
 from portal.content import PortalContent
 from portal.render import when
 from ui.forms import md
-from ui.session import clear_public_caches, client_identifier, flash, get_engine
+from ui.session import apply_language, clear_public_caches, client_identifier, flash, get_engine
 
 
 class QuestionAction(Protocol):
@@ -152,7 +152,6 @@ def question_form(submit: Callable[[str, str], str | None]) -> None:
     None; on success the fields are emptied (in the callback, before the rerun)."""
 
     def on_submit() -> None:
-        from hub.ui import apply_language
 
         apply_language()  # callbacks run before the page's guard has set the language
         error = submit(
