@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.applications import Starlette
@@ -24,11 +27,20 @@ from answers.directory import (
     list_public_contacts,
     list_public_measures,
     update_contact,
+    update_measure,
 )
-from answers.models import AnswerDraft, ContactDraft, MeasureDraft, QuestionDraft, Topic
+from answers.models import (
+    AnswerDraft,
+    ContactDraft,
+    Measure,
+    MeasureDraft,
+    QuestionDraft,
+    Topic,
+)
 from answers.service import ask_question, get_question, publish_question, save_answer
 from geo.areas import load_reference_areas
 from hub.auth import Principal, Role
+from hub.db import make_engine
 from hub.errors import InvalidInput, PermissionDenied, StaleRecord
 from initiatives.service import approve, create_initiative
 from portal.content import PublicQuery
@@ -300,3 +312,66 @@ def test_open_data_routes(
     assert client.get("/public/measures.json").json()["count"] == 0
     etag = response.headers["etag"]
     assert client.get("/public/contacts.json", headers={"if-none-match": etag}).status_code == 304
+
+
+# --- issue 13.10: concurrent edits of a measure ----------------------------------------
+
+
+@pytest.fixture
+def other_session(database_url: str) -> Iterator[Session]:
+    """A second connection to the same database: another staff member's request."""
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+def before_first_write(session: Session, action: Callable[[], Any]) -> None:
+    """Run ``action`` (the other save) just before ``session`` writes its first row: both
+    requests passed the version check, and the database must still refuse the loser."""
+
+    def run(*_args: Any) -> None:
+        action()
+
+    event.listen(session, "before_flush", run, once=True)
+
+
+def test_the_losing_concurrent_measure_edit_is_told_to_reload(
+    session: Session, other_session: Session, staff: Principal
+) -> None:
+    """The side-table rewrite flushes the measure outside the old guarded block: the
+    loser got a raw StaleDataError (or a deadlock on PostgreSQL) instead of "reload"."""
+    first = make_principal(session, role=Role.STAFF, display_name="Maria Staff")
+    draft = MeasureDraft(area=Topic.LABOUR, title="Lay-off", summary="Support.", published=True)
+    measure = create_measure(session=session, actor=staff, draft=draft)
+    shown = measure.version
+
+    def save_elsewhere() -> None:
+        update_measure(
+            session=other_session,
+            actor=first,
+            measure_id=measure.id or 0,
+            draft=draft.model_copy(update={"title": "Lay-off (first)"}),
+            expected_version=shown,
+        )
+
+    before_first_write(session, save_elsewhere)
+    with pytest.raises(StaleRecord, match=r"Maria Staff.*reload"):
+        update_measure(
+            session=session,
+            actor=staff,
+            measure_id=measure.id or 0,
+            draft=draft.model_copy(update={"title": "Lay-off (second)", "summary": "Other."}),
+            expected_version=shown,
+        )
+    session.expire_all()
+    stored = session.get(Measure, measure.id)
+    assert stored is not None and (stored.title, stored.summary) == ("Lay-off (first)", "Support.")
+    # The loser's session is usable again: a save from the version now shown goes through.
+    update_measure(
+        session=session,
+        actor=staff,
+        measure_id=measure.id or 0,
+        draft=draft.model_copy(update={"title": "Lay-off (second)"}),
+        expected_version=stored.version,
+    )

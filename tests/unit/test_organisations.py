@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -168,3 +169,42 @@ def test_public_shape_hides_trust_and_inactive(session: Session) -> None:
     public = list_public_organisations(session=session)
     assert [o.name for o in public] == ["Visible"]
     assert "trust_level" not in public[0].model_dump()
+
+
+def test_a_stale_activation_toggle_is_refused(engine: Engine) -> None:
+    """Both requests passed the version check; the toggle that writes second got a raw
+    StaleDataError instead of "reload" (its save lacked the stale-record guard)."""
+    with Session(engine) as setup:
+        organisation_id = make_organisation(setup, name="Toggle").id or 0
+        editor = make_principal(setup, role=Role.STAFF, display_name="Maria Staff")
+        toggler = make_principal(setup, role=Role.STAFF, display_name="Rui Staff")
+    with (
+        Session(engine, expire_on_commit=False) as mine,
+        Session(engine, expire_on_commit=False) as theirs,
+    ):
+
+        def edit_elsewhere(*_args: object) -> None:
+            update_organisation(
+                session=theirs,
+                actor=editor,
+                organisation_id=organisation_id,
+                draft=draft(name="Toggle (renamed)"),
+                expected_version=1,
+            )
+
+        event.listen(mine, "before_flush", edit_elsewhere, once=True)
+        with pytest.raises(StaleRecord, match=r"Maria Staff.*reload"):
+            set_organisation_active(
+                session=mine,
+                actor=toggler,
+                organisation_id=organisation_id,
+                active=False,
+                expected_version=1,
+            )
+    with Session(engine) as check:
+        stored = check.get(Organisation, organisation_id)
+        assert stored is not None and stored.name == "Toggle (renamed)" and stored.active
+        actions = check.exec(
+            select(AuditEntry.action).where(AuditEntry.entity_type == "organisation")
+        ).all()
+        assert "deactivate" not in actions
