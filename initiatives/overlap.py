@@ -36,6 +36,7 @@ from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
 from hub.records import utcnow
 from initiatives import workflow
+from initiatives.exchange.tables import area_code, parse_date, read_table, split_cell
 from initiatives.models import (
     Initiative,
     InitiativeArea,
@@ -153,15 +154,25 @@ def _chunks(values: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
 
 
 def registry_records(
-    session: Session, *, since: datetime | None = None, above_id: int | None = None
+    session: Session,
+    *,
+    since: datetime | None = None,
+    above_id: int | None = None,
+    ids: Sequence[int] | None = None,
 ) -> tuple[list[OverlapRecord], list[str]]:
-    """Indexed records, and keys of rows that left the index (withdrawn, rejected)."""
+    """Indexed records, and keys of rows that left the index (withdrawn, rejected): all,
+    those changed since ``since`` (or above ``above_id``), or those of ``ids``."""
     query: Any = select(*_COLUMNS)  # type: ignore[call-overload]
     if since is not None:
-        query = query.where(
-            or_(col(Initiative.updated_at) >= since, col(Initiative.id) > (above_id or 0))
-        )
-    rows = session.exec(query.order_by(col(Initiative.id))).all()
+        query = query.where(_changed_since(since, above_id))
+    if ids is not None:
+        rows = [
+            row
+            for part in _chunks(sorted(ids))
+            for row in session.exec(query.where(col(Initiative.id).in_(part))).all()
+        ]
+    else:
+        rows = session.exec(query.order_by(col(Initiative.id))).all()
     live = [r for r in rows if r.review_state in INDEXED_STATES]
     gone = [str(r.id) for r in rows if r.review_state not in INDEXED_STATES]
     return _records(session, live), gone
@@ -190,6 +201,30 @@ class _Entry:
     watermark: tuple[int, datetime | None]
     lock: threading.Lock = field(default_factory=threading.Lock)
     pairs: dict[tuple[int, float], list[PairScore]] = field(default_factory=dict)
+    # (version, updated_at) of the rows inside the watermark's margin, as last read: a
+    # catch-up re-reads only rows whose stamp differs, not every row of the margin.
+    recent: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)
+
+
+def _changed_since(since: datetime, above_id: int | None) -> Any:
+    return or_(col(Initiative.updated_at) >= since, col(Initiative.id) > (above_id or 0))
+
+
+def _margin_start(mark: tuple[int, datetime | None]) -> datetime:
+    seen_at = mark[1]
+    return (seen_at - WATERMARK_MARGIN) if seen_at else datetime.min
+
+
+def _stamps(
+    session: Session, mark: tuple[int, datetime | None]
+) -> dict[int, tuple[int, datetime | None]]:
+    """(version, updated_at) of every row inside ``mark``'s margin, or newer."""
+    rows = session.exec(
+        select(Initiative.id, Initiative.version, Initiative.updated_at).where(
+            _changed_since(_margin_start(mark), mark[0])
+        )
+    ).all()
+    return {int(i or 0): (version, at) for i, version, at in rows}
 
 
 _CACHE: OrderedDict[str, _Entry] = OrderedDict()
@@ -216,12 +251,14 @@ def registry_index(session: Session) -> OverlapIndex:
         if entry is not None:
             _CACHE.move_to_end(key)
     if entry is None:
+        stamps = _stamps(session, mark)  # before the records: a row changed between is re-read
         records, _gone = registry_records(session)
         entry = _Entry(
             index=OverlapIndex.build(
                 records, area_tree(session), top_k=top_k(), keep_fingerprints=True
             ),
             watermark=mark,
+            recent=stamps,
         )
         with _CACHE_LOCK:
             _CACHE[key] = entry
@@ -238,16 +275,19 @@ def _catch_up(session: Session, entry: _Entry, mark: tuple[int, datetime | None]
     if mark == entry.watermark:
         return
     if entry.index.churn > REFIT_CHURN:
+        stamps = _stamps(session, mark)
         records, _gone = registry_records(session)
         entry.index = OverlapIndex.build(
             records, area_tree(session), top_k=top_k(), keep_fingerprints=True
         )
     else:
-        seen_id, seen_at = entry.watermark
-        since = (seen_at - WATERMARK_MARGIN) if seen_at else datetime.min
-        records, gone = registry_records(session, since=since, above_id=seen_id)
+        # Every row of the old margin or newer; re-read those whose stamp is new to us.
+        stamps = _stamps(session, entry.watermark)
+        changed = [i for i, stamp in stamps.items() if entry.recent.get(i) != stamp]
+        records, gone = registry_records(session, ids=changed)
         entry.index.remove(gone)
         entry.index.upsert(records)
+    entry.recent = stamps
     entry.watermark = mark
     entry.pairs.clear()
 
@@ -738,8 +778,6 @@ def read_overlap_file(data: bytes, *, filename: str = "") -> list[OverlapRecord]
     """Records from a file in the registry exchange format (only id and title required).
 
     Raises InvalidInput with a message an operator can act on; never a traceback."""
-    from initiatives.exchange import _area_code, _split, parse_date, read_table
-
     header, rows = read_table(data, filename=filename)
     missing = [c for c in FILE_COLUMNS if c not in header]
     if missing:
@@ -785,8 +823,8 @@ def read_overlap_file(data: bytes, *, filename: str = "") -> list[OverlapRecord]
                 description=cell(values, "description"),
                 organisation=cell(values, "organisation").lower(),
                 category=cell(values, "category"),
-                target_groups=frozenset(_split(cell(values, "target_groups"))),
-                areas=frozenset(_area_code(a, country) for a in _split(cell(values, "areas"))),
+                target_groups=frozenset(split_cell(cell(values, "target_groups"))),
+                areas=frozenset(area_code(a, country) for a in split_cell(cell(values, "areas"))),
                 start=day(values, "start_date", number),
                 end=day(values, "end_date", number),
             )

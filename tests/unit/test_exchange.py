@@ -27,6 +27,7 @@ from initiatives.exchange import (
     COLUMNS,
     HXL_COLUMNS,
     PUBLIC_COLUMNS,
+    cell_text,
     export_initiatives,
     import_initiatives,
     import_template,
@@ -251,9 +252,7 @@ def test_xlsx_export_reads_like_the_csv_and_imports_back_unchanged(
     assert csv_header == xlsx_header == list(COLUMNS)
 
     def text(rows: list[tuple[int, list[Any]]]) -> list[list[str]]:
-        from initiatives.exchange import _cell_text
-
-        return [[_cell_text(v) for v in row] for _n, row in rows]
+        return [[cell_text(v) for v in row] for _n, row in rows]
 
     assert text(csv_rows) == text(xlsx_rows)
 
