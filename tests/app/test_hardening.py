@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
+from feeds.models import FeedItem, ItemStatus
 from hub.auth import Role
 from hub.db import make_engine
 from initiatives.models import Initiative, InitiativeDraft
@@ -85,6 +86,21 @@ def test_staff_review_renders_a_description_as_text(open_app: Opener, demo_url: 
     assert not staff.exception, staff.exception
     assert TITLE in texts(staff)
     assert_rendered_as_text(staff)
+
+
+def test_public_page_renders_a_feed_summary_as_text(open_app: Opener, demo_url: str) -> None:
+    engine = make_engine(demo_url)
+    with Session(engine) as session:
+        items = session.exec(select(FeedItem).where(FeedItem.status == ItemStatus.PUBLISHED)).all()
+        assert items, "the demo publishes feed items"
+        for item in items:
+            item.summary_html = f"<p>{DESCRIPTION}</p>"
+            session.add(item)
+        session.commit()
+    engine.dispose()
+    app = open_app(None).run()
+    assert not app.exception, app.exception
+    assert_rendered_as_text(app)
 
 
 def must_change_password(url: str, role: Role) -> None:
