@@ -1,7 +1,7 @@
 """Sign-in and page guards in a real browser, against a real ``streamlit run`` server.
 
 Order matters in this module. On a freshly started server Streamlit serves the files in
-``pages/`` by URL until some session has called ``st.navigation`` (hub/ui.py explains
+``pages/`` by URL until some session has called ``st.navigation`` (ui/guards.py explains
 why every page guards itself). The first test therefore deep-links to a staff page
 before anything else has opened a page, so it exercises exactly that window; the later
 tests sign in (which runs hub_app.py and so ``st.navigation``) and check that anonymous
