@@ -36,6 +36,7 @@ from connectivity.demo import load_demo_indicators
 from connectivity.gaps import InitiativeReach, area_inputs, compute_gaps, readings_by_area
 from geo.areas import area_hierarchy, areas_by_level, geometry_of, load_reference_areas
 from hub.db import make_engine, migrate
+from initiatives.queries import PublishedReach
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -61,7 +62,7 @@ def median_time(func: Callable[[], object], runs: int) -> tuple[float, object]:
 def synthetic_initiatives(codes: list[str], n: int) -> list[InitiativeReach]:
     rng = random.Random(7)
     return [
-        InitiativeReach(
+        PublishedReach(
             initiative_id=i,
             title=f"Initiative {i}",
             organisation=f"Org {i % 40}",

@@ -25,6 +25,7 @@ from geo.areas import load_reference_areas
 from hub.db import make_engine, migrate, session_scope
 from hub.errors import InvalidInput
 from hub.i18n import _
+from initiatives.queries import published_reach
 
 
 def _engine() -> Engine:
@@ -164,7 +165,12 @@ def register(app: typer.Typer, friendly_errors: Callable[[Any], Any]) -> None:
         """Write the ranked gap list: area_code,area_name,level,need,people_affected,..."""
         engine = _engine()
         with session_scope(engine) as session:
-            gaps = area_gaps(session=session, level=level, weights=parse_weights(weights))
+            gaps = area_gaps(
+                session=session,
+                level=level,
+                initiatives=published_reach(session),
+                weights=parse_weights(weights),
+            )
         try:
             out.write_text(targets_csv(gaps), encoding="utf-8")
         except OSError as err:

@@ -36,12 +36,15 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
+from connectivity.models import IndicatorValue
+from geo.areas import area_hierarchy, areas_by_level
 from hub.errors import InvalidInput
 from hub.i18n import N_, _
+from hub.tabular import safe_cell
 
 NEED_INDICATORS: dict[str, str] = {
     "offline": N_("Households without internet access"),
@@ -115,19 +118,28 @@ class AreaInput:
     lon: float | None = None
 
 
-@dataclass(frozen=True)
-class InitiativeReach:
-    """A published initiative as the gap score sees it (supplied by the registry)."""
+class InitiativeReach(Protocol):
+    """A published initiative as the gap score sees it. The registry supplies such
+    objects (``initiatives.queries.published_reach``); connectivity never imports it."""
 
-    initiative_id: int
-    title: str
-    organisation: str
-    status: str
-    category: str
-    channels: tuple[str, ...]
-    area_codes: tuple[str, ...]
-    people_reached: int | None
-    people_targeted: int | None
+    @property
+    def initiative_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def organisation(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def channels(self) -> tuple[str, ...]: ...
+    @property
+    def area_codes(self) -> tuple[str, ...]: ...
+    @property
+    def people_reached(self) -> int | None: ...
+    @property
+    def people_targeted(self) -> int | None: ...
 
 
 @dataclass(slots=True)
@@ -454,25 +466,15 @@ def targets_csv(gaps: Iterable[AreaGap]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=TARGET_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(target_rows(gaps))
+    for row in target_rows(gaps):  # names come from imported files: formulas stay text
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
 # --- reading the database -------------------------------------------------------------
 
 
-def load_initiative_reach(session: Session) -> list[InitiativeReach]:
-    """Published initiatives from the registry, or none while it is not installed."""
-    try:
-        from initiatives.queries import published_reach
-    except ImportError:
-        return []
-    return [InitiativeReach(**vars(reach)) for reach in published_reach(session)]
-
-
 def readings_by_area(*, session: Session) -> dict[str, dict[str, Reading]]:
-    from connectivity.models import IndicatorValue
-
     result: dict[str, dict[str, Reading]] = defaultdict(dict)
     for row in session.exec(select(IndicatorValue)).all():
         result[row.area_code][row.indicator] = Reading(
@@ -482,8 +484,6 @@ def readings_by_area(*, session: Session) -> dict[str, dict[str, Reading]]:
 
 
 def area_inputs(*, session: Session, level: str) -> list[AreaInput]:
-    from geo.areas import areas_by_level
-
     readings = readings_by_area(session=session)
     return [
         AreaInput(
@@ -505,17 +505,14 @@ def area_gaps(
     *,
     session: Session,
     level: str,
+    initiatives: Sequence[InitiativeReach],
     weights: Mapping[str, float] | None = None,
-    initiatives: Sequence[InitiativeReach] | None = None,
 ) -> list[AreaGap]:
-    """The ranked gaps of every area of ``level``, from the database."""
-    from geo.areas import area_hierarchy
-
+    """The ranked gaps of every area of ``level``, from the database, given the
+    published initiatives' reach (``initiatives.queries.published_reach(session)``)."""
     if level not in {"district", "municipality"}:
         raise InvalidInput(_("Level: use district or municipality."), field="level")
     hierarchy = area_hierarchy(session=session)
-    if initiatives is None:
-        initiatives = load_initiative_reach(session)
     return compute_gaps(
         area_inputs(session=session, level=level),
         initiatives,

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from hub.cli import friendly_errors, operator
 from hub.db import make_engine, session_scope
 from hub.errors import InvalidInput
+from hub.tabular import safe_cell
 from initiatives.exchange import ExportFormat, export_initiatives, import_initiatives
 from initiatives.freshness import send_freshness_reminders
 from initiatives.overlap import area_tree, batch_overlaps, read_overlap_file, registry_records
@@ -138,7 +139,8 @@ def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) 
             writer = csv.writer(handle)
             writer.writerow(["id_a", "id_b", "score", "explanation"])
             for pair in pairs:
-                writer.writerow([pair.key_a, pair.key_b, f"{pair.score:.3f}", pair.explanation])
+                cells = (pair.key_a, pair.key_b, f"{pair.score:.3f}", pair.explanation)
+                writer.writerow([safe_cell(c) for c in cells])  # formulas stay text
         os.replace(partial, out)  # all or nothing: no half-written file on a failure
         typer.echo(
             f"{len(records)} initiatives read; {len(pairs)} overlapping pairs written to {out}."

@@ -16,7 +16,6 @@ from connectivity.gaps import (
     InitiativeReach,
     area_gaps,
     breakdown,
-    load_initiative_reach,
     targets_csv,
 )
 from connectivity.imports import ImportRejected, import_indicators
@@ -25,6 +24,7 @@ from hub.auth import Principal
 from hub.db import session_scope
 from hub.errors import HubError
 from hub.i18n import _
+from initiatives.queries import published_reach
 from ui.session import get_engine
 
 LEVELS = ("district", "municipality")
@@ -44,7 +44,7 @@ class GapData:
 def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) -> GapData:
     """Cached per database, weights and language (the labels are translated)."""
     with session_scope(get_engine()) as session:
-        initiatives = load_initiative_reach(session)
+        initiatives: list[InitiativeReach] = list(published_reach(session))
         gaps = {
             level: area_gaps(
                 session=session, level=level, weights=dict(weights), initiatives=initiatives

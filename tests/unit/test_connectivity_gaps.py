@@ -9,7 +9,6 @@ from connectivity.gaps import (
     AreaInput,
     DataStatus,
     GapClass,
-    InitiativeReach,
     Reading,
     breakdown,
     compute_gaps,
@@ -17,6 +16,7 @@ from connectivity.gaps import (
     targets_csv,
 )
 from hub.errors import InvalidInput
+from initiatives.queries import PublishedReach
 
 
 def shares(**values: float) -> dict[str, Reading]:
@@ -28,7 +28,7 @@ ALL_TENTH = shares(offline=0.1, no_fast_broadband=0.1, no_4g=0.1, students_witho
 
 
 def initiative(n: int, areas: tuple[str, ...], status: str = "active", **kw: int | None):
-    return InitiativeReach(
+    return PublishedReach(
         initiative_id=n,
         title=f"I{n}",
         organisation="Org",

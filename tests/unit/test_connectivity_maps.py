@@ -11,6 +11,7 @@ from connectivity import maps
 from connectivity.demo import load_demo_indicators
 from connectivity.gaps import AreaGap, GapClass, InitiativeReach, area_gaps
 from geo.areas import areas_by_level, geometry_of, load_reference_areas
+from initiatives.queries import PublishedReach
 
 
 def demo_gaps(session: Session) -> tuple[list[AreaGap], list[AreaGap], dict]:
@@ -25,7 +26,7 @@ def demo_gaps(session: Session) -> tuple[list[AreaGap], list[AreaGap], dict]:
 
 
 def reach(n: int, areas: tuple[str, ...]) -> InitiativeReach:
-    return InitiativeReach(n, f"<b>Title {n}</b>", "Org", "active", "data", ("online",),
+    return PublishedReach(n, f"<b>Title {n}</b>", "Org", "active", "data", ("online",),
                            areas, 100, None)  # fmt: skip
 
 
