@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from geo.areas import country_code
 from hub.audit import record_change
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput, NotFound, PermissionDenied
@@ -37,7 +36,6 @@ from initiatives.models import (
 )
 from initiatives.records import (
     apply_draft,
-    changed_draft_fields,
     code_taken,
     code_taken_error,
     draft_json,
@@ -46,22 +44,7 @@ from initiatives.records import (
     next_code,
     save_initiative,
 )
-from initiatives.validation import known_area_codes, validate_draft
-from initiatives.vocabulary import add_term, term_labels, vocabulary
-
-# Re-exported: the faces and the exchange formats import these from the service layer.
-__all__ = [
-    "add_term",
-    "changed_draft_fields",
-    "country_code",
-    "draft_json",
-    "draft_of",
-    "known_area_codes",
-    "next_code",
-    "term_labels",
-    "validate_draft",
-    "vocabulary",
-]
+from initiatives.validation import validate_draft
 
 # A generated code another save took in the same instant: try the next free one.
 CODE_ATTEMPTS = 5
