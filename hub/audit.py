@@ -3,7 +3,10 @@
 Every service that writes calls ``record_change`` inside the same transaction as the
 change itself, so a change and its audit entry land together or not at all. The
 table refuses UPDATE and DELETE at the database level (triggers created by the
-migration), so not even a bug in our code can rewrite history.
+migrations 0001 and 0007), and REPLACE (SQLite) and TRUNCATE (PostgreSQL) too, so not
+even a bug in our code can rewrite history. A database owner can still drop the
+triggers: ``missing_append_only_triggers`` and ``restore_append_only_triggers`` let a
+restore check and repair them; backups kept elsewhere are the defence against an owner.
 """
 
 from __future__ import annotations
@@ -14,11 +17,83 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, func, insert
+from sqlalchemy import JSON, Column, Connection, func, insert, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hub.auth import SYSTEM_EMAIL, Principal, require_admin
 from hub.columns import UTCDateTime, utcnow
+
+_APPEND_ONLY = "SELECT RAISE(ABORT, 'the audit log is append-only')"
+
+# Every trigger that keeps the log append-only, by dialect (the migrations create the
+# same ones; this is the copy a restore re-creates from). PostgreSQL triggers call the
+# function in POSTGRES_APPEND_ONLY_FUNCTION.
+APPEND_ONLY_TRIGGERS: dict[str, dict[str, str]] = {
+    "sqlite": {
+        "audit_entry_no_update": (
+            f"CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry "
+            f"BEGIN {_APPEND_ONLY}; END"
+        ),
+        "audit_entry_no_delete": (
+            f"CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry "
+            f"BEGIN {_APPEND_ONLY}; END"
+        ),
+        "audit_entry_no_replace": (
+            "CREATE TRIGGER audit_entry_no_replace BEFORE INSERT ON audit_entry "
+            "WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM audit_entry WHERE id = NEW.id) "
+            f"BEGIN {_APPEND_ONLY}; END"
+        ),
+    },
+    "postgresql": {
+        "audit_entry_append_only": (
+            "CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
+            "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()"
+        ),
+        "audit_entry_no_truncate": (
+            "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()"
+        ),
+    },
+}
+POSTGRES_APPEND_ONLY_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$"
+)
+
+
+def missing_append_only_triggers(connection: Connection) -> list[str]:
+    """The append-only triggers absent from (or, on PostgreSQL, disabled in) the
+    database, in name order. Empty when the log is protected."""
+    dialect = connection.dialect.name
+    expected = APPEND_ONLY_TRIGGERS["sqlite" if dialect == "sqlite" else "postgresql"]
+    if dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'"
+    else:
+        query = (
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_entry'::regclass "
+            "AND NOT tgisinternal AND tgenabled <> 'D'"
+        )
+    present = {row[0] for row in connection.execute(text(query))}
+    return sorted(set(expected) - present)
+
+
+def restore_append_only_triggers(connection: Connection) -> list[str]:
+    """Re-create the append-only triggers that are missing or disabled; returns their
+    names. The caller commits."""
+    missing = missing_append_only_triggers(connection)
+    if not missing:
+        return []
+    if connection.dialect.name == "sqlite":
+        for name in missing:
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+            connection.execute(text(APPEND_ONLY_TRIGGERS["sqlite"][name]))
+    else:
+        connection.execute(text(POSTGRES_APPEND_ONLY_FUNCTION))
+        for name in missing:
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON audit_entry"))
+            connection.execute(text(APPEND_ONLY_TRIGGERS["postgresql"][name]))
+    return missing
+
 
 # Never copied into the log, whatever table they are on.
 SECRET_FIELDS = frozenset({"password_hash"})

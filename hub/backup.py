@@ -5,6 +5,12 @@ PostgreSQL uses pg_dump / pg_restore in custom format. A restore first checks th
 file is one of ours (right format, intact, our tables, a migration we know); a corrupt
 or foreign file is refused and the current database is left untouched. PostgreSQL
 restores run in a single transaction, so a failure half-way changes nothing either.
+
+After a restore the audit log's append-only triggers are checked: any that the file
+lacks (an owner dropped or disabled them before the backup) are re-created, and the
+restore's own audit entry names them, so the log is protected again from the first
+write and the gap is on record. (Refusing such a file would leave the operator with
+no way back to their data; re-creating keeps the data and the protection.)
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
 
-from hub.audit import record_change
+from hub.audit import record_change, restore_append_only_triggers
 from hub.db import current_revisions, known_revisions, migrate, session_scope
 from hub.errors import BackupError
 from hub.i18n import _
@@ -54,13 +60,18 @@ def restore(engine: Engine, source: Path) -> str:
     else:
         _restore_postgres(engine, source)
     migrate(engine)  # an older backup is brought up to the current schema
+    with engine.begin() as connection:
+        repaired = restore_append_only_triggers(connection)
+    summary = f"restored from {source.name}"
+    if repaired:
+        summary += "; re-created audit log triggers missing from the file: " + ", ".join(repaired)
     with session_scope(engine) as session:
         record_change(
             session=session,
             actor=None,
             action="restore",
             entity_type="database",
-            summary=f"restored from {source.name}",
+            summary=summary,
         )
         session.commit()
     return ", ".join(sorted(current_revisions(engine)))

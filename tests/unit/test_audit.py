@@ -8,7 +8,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
-from hub.audit import list_entries, record_change
+from hub.audit import (
+    list_entries,
+    missing_append_only_triggers,
+    record_change,
+    restore_append_only_triggers,
+)
 from hub.auth import Role
 from hub.errors import PermissionDenied
 from partners.models import OrganisationDraft
@@ -75,3 +80,52 @@ def test_the_log_is_append_only_in_the_database(engine: Engine) -> None:
             ).scalar_one()
             == 0
         )
+
+
+def test_the_log_refuses_replace_and_truncate(engine: Engine) -> None:
+    """Issue 13.11: SQLite's INSERT OR REPLACE deletes the old row without firing the
+    DELETE trigger; PostgreSQL's TRUNCATE fires no row trigger. Both are refused."""
+    with Session(engine) as session:
+        admin = make_principal(session, role=Role.ADMIN)
+        entry = record_change(session=session, actor=admin, action="create", entity_type="thing")
+        session.commit()
+        entry_id = entry.id
+    if engine.dialect.name == "sqlite":
+        statements = [
+            "INSERT OR REPLACE INTO audit_entry (id, at, actor_label, action, entity_type, "
+            f"summary) VALUES ({entry_id}, '2026-01-01', 'x', 'forged', 'thing', '')",
+            "REPLACE INTO audit_entry (id, at, actor_label, action, entity_type, summary) "
+            f"VALUES ({entry_id}, '2026-01-01', 'x', 'forged', 'thing', '')",
+        ]
+    else:
+        statements = ["TRUNCATE audit_entry", "TRUNCATE audit_entry CASCADE"]
+    for statement in statements:
+        with engine.connect() as connection, pytest.raises(DatabaseError, match="append-only"):
+            connection.execute(text(statement))
+    with engine.connect() as connection:
+        action = connection.execute(
+            text("SELECT action FROM audit_entry WHERE id = :id"), {"id": entry_id}
+        ).scalar_one()
+    assert action == "create"
+
+
+def test_missing_triggers_are_found_and_restored(engine: Engine) -> None:
+    with Session(engine) as session:
+        record_change(session=session, actor=None, action="create", entity_type="thing")
+        session.commit()
+    with engine.begin() as connection:
+        assert missing_append_only_triggers(connection) == []
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER audit_entry_no_update"))
+            expected = ["audit_entry_no_update"]
+        else:
+            connection.execute(
+                text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_no_truncate")
+            )
+            connection.execute(text("DROP TRIGGER audit_entry_append_only ON audit_entry"))
+            expected = ["audit_entry_append_only", "audit_entry_no_truncate"]
+        assert missing_append_only_triggers(connection) == expected
+        assert restore_append_only_triggers(connection) == expected
+        assert missing_append_only_triggers(connection) == []
+    with engine.connect() as connection, pytest.raises(DatabaseError, match="append-only"):
+        connection.execute(text("UPDATE audit_entry SET action = 'forged'"))

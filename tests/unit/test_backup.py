@@ -6,9 +6,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session, select
 
+from hub.audit import missing_append_only_triggers, record_change
 from hub.auth import Role
 from hub.backup import backup, restore
 from hub.errors import BackupError
@@ -75,3 +78,37 @@ def test_a_sqlite_file_cannot_be_restored_into_postgres_and_vice_versa(
     with pytest.raises(BackupError):
         restore(engine, other)
     assert names(engine) == ["Still here"]
+
+
+def test_a_backup_without_audit_triggers_is_restored_with_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 13.12: a valid backup whose append-only triggers were dropped used to be
+    restored as it was, and the log then accepted UPDATE. The triggers are re-created
+    and the restore's audit entry says so."""
+    with Session(engine) as session:
+        admin = make_principal(session, role=Role.ADMIN)
+        make_organisation(session, name="Kept")
+        record_change(session=session, actor=admin, action="create", entity_type="thing")
+        session.commit()
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for name in ("no_update", "no_delete", "no_replace"):
+                connection.execute(text(f"DROP TRIGGER audit_entry_{name}"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_entry_append_only ON audit_entry"))
+            connection.execute(text("DROP TRIGGER audit_entry_no_truncate ON audit_entry"))
+            connection.execute(text("DROP FUNCTION audit_entry_append_only()"))
+    target = backup(engine, tmp_path / "stripped.backup")
+
+    restore(engine, target)
+
+    with engine.connect() as connection, pytest.raises(DatabaseError, match="append-only"):
+        connection.execute(text("UPDATE audit_entry SET action = 'forged'"))
+    with engine.connect() as connection:
+        assert missing_append_only_triggers(connection) == []
+        summary = connection.execute(
+            text("SELECT summary FROM audit_entry WHERE action = 'restore'")
+        ).scalar_one()
+    assert "re-created audit log triggers" in summary
+    assert names(engine) == ["Kept"]
