@@ -41,7 +41,7 @@ APPEND_ONLY_TRIGGERS: dict[str, dict[str, str]] = {
         "audit_entry_no_replace": (
             "CREATE TRIGGER audit_entry_no_replace BEFORE INSERT ON audit_entry "
             "WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM audit_entry WHERE id = NEW.id) "
-            f"BEGIN {_APPEND_ONLY}; END"
+            "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
         ),
     },
     "postgresql": {
