@@ -23,6 +23,7 @@ EMPTY = "empty"
 UNREADABLE = "unreadable"
 PARTIAL = "partial"
 TOO_SLOW = "too_slow"
+SKIPPED = "skipped"
 NEVER_FETCHED = ""
 
 
@@ -79,6 +80,10 @@ def describe(code: str, detail: str = "") -> str:
         TOO_SLOW: _(
             "Reading the feed took longer than {detail} seconds and was stopped. The items "
             "already read are kept; tell the publisher if this persists."
+        ),
+        SKIPPED: _(
+            "Entries skipped because they have no title, link or text: {detail}. The "
+            "other items were read; tell the publisher if this persists."
         ),
         UNEXPECTED: _("The fetch failed unexpectedly ({detail}). The hub will try again."),
     }

@@ -5,6 +5,11 @@ no timeout, and read local files). Its own sanitizer and URL resolution are off:
 are slow and leave ``entry.link`` unfiltered; ``feeds.sanitize`` does both once.
 Identity per entry: the raw guid, else the link, else a content hash; repeats inside
 one document are told apart.
+
+RSS 2.0 needs an item to have a title or a description: an item with only a
+description (official alert feeds do this) gets a title from its text, as feed readers
+do (``title_from_text``). An entry with no title, link or text is skipped and counted,
+so the source's health says so instead of "ok, 0 new".
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ EMPTY = "empty"
 UNREADABLE = "unreadable"
 PARTIAL = "partial"
 TOO_SLOW = "too_slow"  # set by the worker when parsing passes its deadline
+SKIPPED = "skipped"  # entries with no title, link or text; detail: how many
 
+TITLE_FROM_TEXT_MAX = 80  # characters of a title taken from an item's text
+
+_SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
 _HTML_START = re.compile(
     rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S
 )
@@ -62,6 +71,7 @@ class ParsedFeed:
     entries: list[ParsedEntry] = field(default_factory=list)
     problem: str = ""  # "" when the document was read cleanly
     detail: str = ""
+    skipped: int = 0  # entries dropped: no title, link or text
 
     @property
     def failed(self) -> bool:
@@ -89,11 +99,15 @@ def parse_feed(body: bytes, *, url: str, content_type: str = "") -> ParsedFeed:
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-    # An entry with nothing to show (the stub a truncated document leaves) is dropped.
-    entries = assign_keys(
-        [e for e in (_entry(raw, base=url) for raw in document.entries) if e.title or e.link]
+    # An entry with nothing to show (the stub a truncated document leaves) is dropped,
+    # and counted.
+    readable = [_titled(_entry(raw, base=url)) for raw in document.entries]
+    entries = assign_keys([e for e in readable if e.title or e.link])
+    parsed = ParsedFeed(
+        title=clean_text(document.feed.get("title", "")),
+        entries=entries,
+        skipped=len(readable) - len(entries),
     )
-    parsed = ParsedFeed(title=clean_text(document.feed.get("title", "")), entries=entries)
     exception = document.get("bozo_exception")
     if document.get("bozo") and not isinstance(exception, _HARMLESS_BOZO):
         if entries:
@@ -104,7 +118,34 @@ def parse_feed(body: bytes, *, url: str, content_type: str = "") -> ParsedFeed:
             parsed.problem, parsed.detail = UNREADABLE, clean_text(str(exception), limit=200)
     elif not document.get("version") and not entries:
         parsed.problem = NOT_A_FEED
+    elif parsed.skipped:
+        parsed.problem, parsed.detail = SKIPPED, str(parsed.skipped)
     return parsed
+
+
+def title_from_text(summary_html: str) -> str:
+    """A title for an item that has none: the first sentence of its plain text when it
+    is short, else its first ~80 characters cut at a word and ended with an ellipsis."""
+    # A space at every tag, so "<p>One.</p><p>Two</p>" reads "One. Two".
+    text = clean_text(summary_html.replace("<", " <"), limit=2000)
+    sentence = _SENTENCE.match(text)
+    if sentence and len(sentence.group(1)) <= TITLE_FROM_TEXT_MAX:
+        return sentence.group(1)
+    if len(text) <= TITLE_FROM_TEXT_MAX:
+        return text
+    cut = text[: TITLE_FROM_TEXT_MAX - 1]
+    space = cut.rfind(" ")
+    if space >= TITLE_FROM_TEXT_MAX // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def _titled(entry: ParsedEntry) -> ParsedEntry:
+    # The derived title depends only on the text, so the identity of an item with no
+    # guid and no link (a hash of title and text) stays a hash of its description.
+    if not entry.title and entry.summary_html:
+        entry.title = title_from_text(entry.summary_html)
+    return entry
 
 
 def _struct_to_datetime(value: struct_time | None) -> datetime | None:
@@ -234,17 +275,19 @@ def _parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
             if isinstance(a, dict)
         ]
         entries.append(
-            ParsedEntry(
-                key="",
-                guid=_text(str(raw.get("id", "")) if raw.get("id") is not None else ""),
-                title=_text(raw.get("title")),
-                link=link,
-                summary_html=body_html,
-                author=author[:300],
-                image_url=safe_url(_text(raw.get("image") or raw.get("banner_image"), 2000)),
-                enclosures=[e for e in enclosures if e["url"]][:10],
-                published_at=_iso_datetime(raw.get("date_published"))
-                or _iso_datetime(raw.get("date_modified")),
+            _titled(
+                ParsedEntry(
+                    key="",
+                    guid=_text(str(raw.get("id", "")) if raw.get("id") is not None else ""),
+                    title=_text(raw.get("title")),
+                    link=link,
+                    summary_html=body_html,
+                    author=author[:300],
+                    image_url=safe_url(_text(raw.get("image") or raw.get("banner_image"), 2000)),
+                    enclosures=[e for e in enclosures if e["url"]][:10],
+                    published_at=_iso_datetime(raw.get("date_published"))
+                    or _iso_datetime(raw.get("date_modified")),
+                )
             )
         )
     return ParsedFeed(title=_text(document.get("title")), entries=assign_keys(entries))

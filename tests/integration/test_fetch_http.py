@@ -443,3 +443,33 @@ def test_a_lease_keeps_a_second_scheduler_off_the_source(engine: Engine, session
     assert [s.skipped for s in summaries] == [True]
     assert state_of(engine, source_id).lease_owner == "other-process"
     assert not acquire_lease(engine=engine, source_id=source_id, owner=lease_owner(), seconds=300)
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_description_only_items_are_stored_and_empty_ones_shown_as_skipped(
+    engine: Engine, session: Session, server: FeedServer
+) -> None:
+    """Issue 13.9: an alert feed whose items carry only a description used to give
+    "ok, 0 new"; the items arrive with a title from their text, once each, and entries
+    with nothing to show are counted on the health page."""
+    alert = "Aviso vermelho de agitação marítima na costa norte. Evite a orla costeira."
+    body = rss(
+        f'<item><guid isPermaLink="false">al-1</guid><description>{alert}</description></item>',
+        "<item><description>Praias do Algarve reabrem amanhã</description></item>",
+        '<item><guid isPermaLink="false">empty-1</guid></item>',
+        "<item><description> </description></item>",
+    )
+    server.routes["/alerts"] = feed(body)
+    source_id = add_source(session, server.url("/alerts"), name="Alerts")
+    poll(engine, source_id)
+    poll(engine, source_id)  # the same document again: nothing is stored twice
+    titles = [i.title for i in items_of(engine, source_id)]
+    assert titles == [
+        "Aviso vermelho de agitação marítima na costa norte.",
+        "Praias do Algarve reabrem amanhã",
+    ]
+    state = state_of(engine, source_id)
+    assert state.outcome is Outcome.WARNING and state.problem == health.SKIPPED
+    staff = make_principal(session, role=Role.STAFF)
+    [row] = source_health(session=session, actor=staff)
+    assert row.message.startswith("Entries skipped because they have no title, link or text: 2.")

@@ -172,3 +172,58 @@ def test_topic_rules_count_words_and_phrases_in_either_language() -> None:
     assert classify("nada a ver", topics=rules, fallback="other") == "other"
     # "covid" alone is not the phrase "covid-19".
     assert classify("covid", topics=rules, fallback="none") == "none"
+
+
+# --- issue 13.9: items with only a description ------------------------------------------
+
+ALERT = (
+    "Aviso amarelo de tempo quente para Lisboa entre as 12h e as 18h. "
+    "Evite a exposição ao sol e beba água com frequência."
+)
+
+
+def test_description_only_items_are_kept_with_a_title_from_their_text() -> None:
+    """RSS 2.0: an item needs a title OR a description; these used to disappear."""
+    long_text = "Informação " + "muito " * 30 + "longa sem ponto final"
+    parsed = parse_feed(
+        rss(
+            f'<item><guid isPermaLink="false">al-1</guid><description>{ALERT}</description></item>'
+            f"<item><description>&lt;p&gt;{long_text}&lt;/p&gt;</description></item>"
+            "<item><description>Curto</description></item>"
+        ),
+        url=URL,
+    )
+    assert parsed.problem == "" and parsed.skipped == 0
+    first, second, third = parsed.entries
+    assert first.title == "Aviso amarelo de tempo quente para Lisboa entre as 12h e as 18h."
+    assert first.guid == "al-1" and "Evite a exposição" in first.summary_html
+    assert second.title.endswith("…") and len(second.title) <= parse.TITLE_FROM_TEXT_MAX
+    assert second.title.startswith("Informação muito muito") and "<" not in second.title
+    assert third.title == "Curto"
+
+
+def test_description_only_identity_is_the_guid_else_a_hash_of_the_text() -> None:
+    def keys(items: str) -> list[str]:
+        return [e.key for e in parse_feed(rss(items), url=URL).entries]
+
+    with_guid = f'<item><guid isPermaLink="false">al-1</guid><description>{ALERT}</description>'
+    without = f"<item><description>{ALERT}</description></item>"
+    assert keys(with_guid + "</item>") == keys(
+        with_guid.replace(ALERT, ALERT + " Atualizado.") + "</item>"
+    )
+    assert keys(without) == keys(without)
+    assert keys(without) != keys(without.replace("Lisboa", "Porto"))
+
+
+def test_entries_with_nothing_to_show_are_counted_as_skipped() -> None:
+    parsed = parse_feed(
+        rss(
+            "<item><title>Kept</title></item>"
+            '<item><guid isPermaLink="false">x</guid></item>'
+            "<item><description>  </description></item>"
+        ),
+        url=URL,
+    )
+    assert [e.title for e in parsed.entries] == ["Kept"]
+    assert parsed.skipped == 2 and parsed.problem == parse.SKIPPED and parsed.detail == "2"
+    assert not parsed.failed
