@@ -73,7 +73,7 @@ def _get(session: Session, model: type[R], record_id: int) -> R:
 # --- measures ------------------------------------------------------------------------------
 
 
-def validate_measure(session: Session, draft: MeasureDraft) -> tuple[MeasureDraft, list[int]]:
+def validate_measure(*, session: Session, draft: MeasureDraft) -> tuple[MeasureDraft, list[int]]:
     """The cleaned draft and the ids of the initiatives it names."""
     summary = "\n".join(line.strip() for line in draft.summary.strip().splitlines())
     if not summary:
@@ -152,7 +152,7 @@ def _link_initiatives(session: Session, measure_id: int, ids: list[int]) -> None
 
 def create_measure(*, session: Session, actor: Principal | None, draft: MeasureDraft) -> Measure:
     actor = require_staff(actor)
-    draft, ids = validate_measure(session, draft)
+    draft, ids = validate_measure(session=session, draft=draft)
     measure = Measure(area=draft.area, title=draft.title, summary=draft.summary)
     _apply_measure(measure, draft)
     session.add(measure)
@@ -174,8 +174,10 @@ def update_measure(
     actor = require_staff(actor)
     measure = _get(session, Measure, measure_id)
     check_version(measure, expected_version)
-    draft, ids = validate_measure(session, draft)
-    before = snapshot(measure) | {"initiative_codes": measure_codes(session, measure_id)}
+    draft, ids = validate_measure(session=session, draft=draft)
+    before = snapshot(measure) | {
+        "initiative_codes": measure_codes(session=session, measure_id=measure_id)
+    }
     # The side-table rewrite flushes the measure with it: a lost race on either is a
     # stale record, so the whole mutation is guarded, not just the final flush.
     with stale_guard(session, measure):
@@ -191,7 +193,7 @@ def update_measure(
         )
 
 
-def measure_codes(session: Session, measure_id: int) -> list[str]:
+def measure_codes(*, session: Session, measure_id: int) -> list[str]:
     return list(
         session.exec(
             select(Initiative.code)
@@ -202,7 +204,7 @@ def measure_codes(session: Session, measure_id: int) -> list[str]:
     )
 
 
-def draft_of_measure(session: Session, measure: Measure) -> MeasureDraft:
+def draft_of_measure(*, session: Session, measure: Measure) -> MeasureDraft:
     return MeasureDraft(
         area=measure.area,
         title=measure.title,
@@ -213,7 +215,7 @@ def draft_of_measure(session: Session, measure: Measure) -> MeasureDraft:
         legal_reference=measure.legal_reference,
         legal_link=measure.legal_link,
         documents=[d for d in measure.documents.splitlines() if d],
-        initiative_codes=measure_codes(session, measure.id or 0),
+        initiative_codes=measure_codes(session=session, measure_id=measure.id or 0),
         published=measure.published,
     )
 
@@ -245,7 +247,12 @@ def list_public_measures(
     )
     if text.strip():
         ids = search_ids(
-            session, "measure", text, where="t.published", limit=limit, order="t.area, t.title"
+            session=session,
+            table="measure",
+            query=text,
+            where="t.published",
+            limit=limit,
+            order="t.area, t.title",
         )
         if not ids:
             return []

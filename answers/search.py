@@ -70,10 +70,10 @@ def _match(session: Session, terms: list[str], *, any_word: bool) -> str:
 
 
 def search_ids(
+    *,
     session: Session,
     table: str,
     query: str,
-    *,
     where: str = "",
     limit: int = 50,
     any_word: bool = False,

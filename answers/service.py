@@ -163,9 +163,9 @@ def list_public_answers(
     query = select(Question).where(col(Question.state) == QuestionState.PUBLISHED)
     if text.strip():
         ids = search_ids(
-            session,
-            "question",
-            text,
+            session=session,
+            table="question",
+            query=text,
             where="t.state = 'published'",
             limit=limit,
             order="t.ask_count DESC, t.id DESC",
@@ -258,9 +258,9 @@ def similar_questions(
     ranking), published or open, never the question itself."""
     question = get_question(session=session, actor=actor, question_id=question_id)
     ids = search_ids(
-        session,
-        "question",
-        question.public_text,
+        session=session,
+        table="question",
+        query=question.public_text,
         where="t.state NOT IN ('merged', 'rejected')",
         limit=limit,
         any_word=True,

@@ -160,7 +160,13 @@ def run(label: str, engine: Engine, answers: int, measures: int) -> None:
         print(f"  {query!r:24} answers {a:6.1f} ms  measures {m:6.1f} ms  both {both:6.1f} ms")
     similar = median_ms(
         engine,
-        lambda s: search_ids(s, "question", sentence(random.Random(1), 12), any_word=True, limit=5),
+        lambda s: search_ids(
+            session=s,
+            table="question",
+            query=sentence(random.Random(1), 12),
+            any_word=True,
+            limit=5,
+        ),
     )
     print(f"  similar questions (staff, any word)    {similar:6.1f} ms")
     print(f"  {label} worst median (answers + measures): {worst:.1f} ms (goal <= 100 ms)")

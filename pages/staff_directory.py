@@ -65,7 +65,7 @@ with measures_tab:
     if picked:
         with session_scope(engine) as session:
             measure = get_measure(session=session, actor=principal, measure_id=picked)
-            draft = draft_of_measure(session, measure)
+            draft = draft_of_measure(session=session, measure=measure)
         version = shown_version(form_key, measure.version)
     else:
         draft = MeasureDraft(area=Topic.HEALTH, title="", summary="")
