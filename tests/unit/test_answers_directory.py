@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -317,53 +315,41 @@ def test_open_data_routes(
 # --- issue 13.10: concurrent edits of a measure ----------------------------------------
 
 
-@pytest.fixture
-def other_session(database_url: str) -> Iterator[Session]:
-    """A second connection to the same database: another staff member's request."""
-    engine = make_engine(database_url)
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-    engine.dispose()
-
-
-def before_first_write(session: Session, action: Callable[[], Any]) -> None:
-    """Run ``action`` (the other save) just before ``session`` writes its first row: both
-    requests passed the version check, and the database must still refuse the loser."""
-
-    def run(*_args: Any) -> None:
-        action()
-
-    event.listen(session, "before_flush", run, once=True)
-
-
 def test_the_losing_concurrent_measure_edit_is_told_to_reload(
-    session: Session, other_session: Session, staff: Principal
+    database_url: str, session: Session, staff: Principal
 ) -> None:
-    """The side-table rewrite flushes the measure outside the old guarded block: the
-    loser got a raw StaleDataError (or a deadlock on PostgreSQL) instead of "reload"."""
+    """Two staff members' requests (two engines on one database) pass the version check;
+    the other one saves just before this one writes. The side-table rewrite flushed the
+    measure outside the old guarded block: the loser got a raw StaleDataError (or a
+    deadlock on PostgreSQL) instead of "reload"."""
     first = make_principal(session, role=Role.STAFF, display_name="Maria Staff")
     draft = MeasureDraft(area=Topic.LABOUR, title="Lay-off", summary="Support.", published=True)
     measure = create_measure(session=session, actor=staff, draft=draft)
     shown = measure.version
+    other_engine = make_engine(database_url)
 
-    def save_elsewhere() -> None:
-        update_measure(
-            session=other_session,
-            actor=first,
-            measure_id=measure.id or 0,
-            draft=draft.model_copy(update={"title": "Lay-off (first)"}),
-            expected_version=shown,
-        )
+    def save_elsewhere(*_args: object) -> None:
+        with Session(other_engine) as other:
+            update_measure(
+                session=other,
+                actor=first,
+                measure_id=measure.id or 0,
+                draft=draft.model_copy(update={"title": "Lay-off (first)"}),
+                expected_version=shown,
+            )
 
-    before_first_write(session, save_elsewhere)
-    with pytest.raises(StaleRecord, match=r"Maria Staff.*reload"):
-        update_measure(
-            session=session,
-            actor=staff,
-            measure_id=measure.id or 0,
-            draft=draft.model_copy(update={"title": "Lay-off (second)", "summary": "Other."}),
-            expected_version=shown,
-        )
+    event.listen(session, "before_flush", save_elsewhere, once=True)
+    try:
+        with pytest.raises(StaleRecord, match=r"Maria Staff.*reload"):
+            update_measure(
+                session=session,
+                actor=staff,
+                measure_id=measure.id or 0,
+                draft=draft.model_copy(update={"title": "Lay-off (second)", "summary": "Other."}),
+                expected_version=shown,
+            )
+    finally:
+        other_engine.dispose()
     session.expire_all()
     stored = session.get(Measure, measure.id)
     assert stored is not None and (stored.title, stored.summary) == ("Lay-off (first)", "Support.")
