@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import event, func, update
 from sqlmodel import Session, col, select
 
 from answers.models import (
@@ -37,6 +37,7 @@ from answers.service import (
 )
 from hub.audit import AuditEntry
 from hub.auth import Principal, Role
+from hub.db import make_engine
 from hub.errors import InvalidInput, NotFound, PermissionDenied, StaleRecord
 from hub.records import utcnow
 from tests.factories import make_principal
@@ -325,3 +326,45 @@ def test_full_text_search_folds_accents_and_ignores_operators(
     for hostile in ('"', "OR", "NEAR(a b)", "*", "a:* & !b", "'; DROP TABLE question; --"):
         found(hostile)  # never an error
     assert session.exec(select(func.count()).select_from(Question)).one() == 3
+
+
+def test_a_merge_racing_an_edit_is_told_to_reload_and_moves_nothing(
+    database_url: str, session: Session, staff: Principal
+) -> None:
+    """Issue 13.10 for merges: the counter and contact updates flush the question before
+    its guarded save, so a colleague's edit saved just before it gave a raw
+    StaleDataError; now the merge is refused with "reload" and the target keeps its count."""
+    target = ask(session, "Must I wear a mask on public transport?", client="one")
+    duplicate = ask(session, "Do I need a mask on the bus?", client="two", email="rui@example.pt")
+    editor = make_principal(session, role=Role.STAFF, display_name="Maria Staff")
+    shown = get_question(session=session, actor=staff, question_id=duplicate)
+    other_engine = make_engine(database_url)
+
+    def edit_elsewhere(*_args: object) -> None:
+        with Session(other_engine) as other:
+            save_answer(
+                session=other,
+                actor=editor,
+                question_id=duplicate,
+                expected_version=shown.version,
+                draft=AnswerDraft(public_text="Do I need a mask on buses?", topic=Topic.HEALTH),
+            )
+
+    event.listen(session, "before_flush", edit_elsewhere, once=True)
+    try:
+        with pytest.raises(StaleRecord, match=r"Maria Staff.*reload"):
+            merge_question(
+                session=session,
+                actor=staff,
+                question_id=duplicate,
+                into_id=target,
+                expected_version=shown.version,
+            )
+    finally:
+        other_engine.dispose()
+    session.expire_all()
+    kept = get_question(session=session, actor=staff, question_id=duplicate)
+    assert kept.state is QuestionState.TRIAGED and kept.public_text == "Do I need a mask on buses?"
+    assert get_question(session=session, actor=staff, question_id=target).ask_count == 1
+    contacts = session.exec(select(QuestionContact.question_id)).all()
+    assert list(contacts) == [duplicate]
