@@ -246,7 +246,7 @@ def test_the_core_imports_no_domain_package() -> None:
 
 def test_only_the_faces_import_streamlit() -> None:
     offenders = streamlit_violations(PROJECT_ROOT)
-    assert not offenders, f"streamlit imported outside pages/, ui/ and the entry points: {offenders}"
+    assert not offenders, f"streamlit outside pages/, ui/ and the entry points: {offenders}"
 
 
 def test_no_import_cycles() -> None:
