@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, case, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -25,9 +25,10 @@ from hub.auth import (
     require_admin,
     verify_password,
 )
+from hub.columns import UTCDateTime
 from hub.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
-from hub.records import StaleDataError, check_version, stale_error, utcnow
+from hub.records import check_version, save_record, utcnow
 from partners.models import Account, AccountDraft, AccountView, Organisation
 
 # Deliberately loose: the mail server is the real judge. This catches typing slips.
@@ -62,7 +63,15 @@ def _generic_failure() -> AuthenticationFailed:
 
 
 def authenticate(*, session: Session, email: str, password: str) -> Principal:
-    """Check a password and return the principal; count failures and lock after N."""
+    """Check a password and return the principal; count failures and lock after N.
+
+    The count and the lock are decided by the database, not read-modify-written here:
+    each wrong guess is one conditional ``UPDATE ... RETURNING`` that adds one and, when
+    the count reaches the limit, locks the account in the same statement. Concurrent
+    guesses each get their own count, exactly one of them locks, and none lands on a
+    locked account. A right password is accepted only by a conditional UPDATE that
+    finds the account still unlocked, so a guess racing a lock cannot slip through.
+    """
     now = utcnow()
     account = session.exec(
         select(Account)
@@ -76,31 +85,14 @@ def authenticate(*, session: Session, email: str, password: str) -> Principal:
     if account.locked_until is not None and account.locked_until > now:
         raise _generic_failure()
     if not password_ok:
-        failures = account.failed_logins + 1
-        if failures >= int(settings.get("HUB_LOGIN_MAX_FAILURES")):
-            minutes = int(settings.get("HUB_LOGIN_LOCKOUT_MINUTES"))
-            _write_bookkeeping(
-                session,
-                account.id,
-                failed_logins=0,
-                locked_until=now + timedelta(minutes=minutes),
-            )
-            record_change(
-                session=session,
-                actor=None,
-                action="lock",
-                entity_type="account",
-                entity_id=account.id,
-                summary=f"locked for {minutes} min after {failures} failed sign-ins",
-            )
-        else:
-            _write_bookkeeping(session, account.id, failed_logins=failures)
-        session.commit()
+        _count_failure(session, account.id, now)
         raise _generic_failure()
     values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if account.password_hash and needs_rehash(account.password_hash):
         values["password_hash"] = hash_password(password)
-    _write_bookkeeping(session, account.id, **values)
+    if not _write_bookkeeping(session, account.id, now=now, **values):
+        session.rollback()  # locked by a concurrent wrong guess since we read it
+        raise _generic_failure()
     principal = principal_for(account, signed_in_at=now)
     record_change(
         session=session,
@@ -114,13 +106,53 @@ def authenticate(*, session: Session, email: str, password: str) -> Principal:
     return principal
 
 
-def _write_bookkeeping(session: Session, account_id: int, **values: object) -> None:
+def _unlocked(now: datetime) -> ColumnElement[bool]:
+    return or_(col(Account.locked_until).is_(None), col(Account.locked_until) <= now)
+
+
+def _count_failure(session: Session, account_id: int, now: datetime) -> None:
+    """One wrong guess, counted atomically; the guess that reaches the limit locks the
+    account (count back to 0) in the same statement and is the one that audits it."""
+    limit = int(settings.get("HUB_LOGIN_MAX_FAILURES"))
+    minutes = int(settings.get("HUB_LOGIN_LOCKOUT_MINUTES"))
+    until = now + timedelta(minutes=minutes)
+    reaches_limit = col(Account.failed_logins) + 1 >= limit
+    row = session.execute(
+        update(Account)
+        .where(col(Account.id) == account_id, _unlocked(now))
+        .values(
+            failed_logins=case((reaches_limit, 0), else_=col(Account.failed_logins) + 1),
+            locked_until=case((reaches_limit, literal(until, type_=UTCDateTime)), else_=None),
+        )
+        .returning(col(Account.locked_until)),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if row is not None and row[0] is not None:
+        record_change(
+            session=session,
+            actor=None,
+            action="lock",
+            entity_type="account",
+            entity_id=account_id,
+            summary=f"locked for {minutes} min after {limit} failed sign-ins",
+        )
+    session.commit()
+
+
+def _write_bookkeeping(
+    session: Session, account_id: int, *, now: datetime | None = None, **values: object
+) -> bool:
     """Update sign-in counters without bumping ``version``: a sign-in must never make an
-    administrator's open form on that account stale."""
-    session.execute(
-        update(Account).where(col(Account.id) == account_id).values(**values),
+    administrator's open form on that account stale. With ``now``, only while the
+    account is unlocked at ``now``; returns whether the row was written."""
+    statement = update(Account).where(col(Account.id) == account_id)
+    if now is not None:
+        statement = statement.where(_unlocked(now))
+    result = session.execute(
+        statement.values(**values).returning(col(Account.id)),
         execution_options={"synchronize_session": False},
     )
+    return result.first() is not None
 
 
 def principal_from_account_id(*, session: Session, account_id: int) -> Principal | None:
@@ -244,26 +276,15 @@ def _commit_change(
     before: dict,
     summary: str = "",
 ) -> Account:
-    account.updated_at = utcnow()
-    account.updated_by = actor.label
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        fresh = session.get(Account, account.id, populate_existing=True)
-        raise stale_error(fresh) from None
-    record_change(
-        session=session,
+    return save_record(
+        session,
         actor=actor,
+        record=account,
         action=action,
         entity_type="account",
-        entity_id=account.id,
         before=before,
-        after=snapshot(account),
         summary=summary,
     )
-    session.commit()
-    return account
 
 
 def set_account_active(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from hub.audit import AuditEntry
 from hub.auth import Role, hash_password, verify_password
+from hub.db import make_engine
 from hub.errors import AuthenticationFailed
 from hub.records import utcnow
 from partners.accounts import authenticate
@@ -105,3 +109,72 @@ def test_sign_in_is_audited_without_the_password(session: Session) -> None:
     entries = session.exec(select(AuditEntry).where(AuditEntry.entity_id == str(account.id))).all()
     assert [e.action for e in entries] == ["sign_in"]
     assert PASSWORD not in str([e.model_dump() for e in entries])
+
+
+def test_concurrent_wrong_passwords_lock_the_account(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13.1: eight threads, each with its own engine and session on the same
+    database, send 31 wrong guesses in all. The count used to be read, incremented and
+    written back, so concurrent guesses were lost and the limit never reached; now every
+    guess counts, exactly one locks, and then even the right password is refused."""
+    guesses, threads = 31, 8
+    monkeypatch.setenv("HUB_LOGIN_MAX_FAILURES", str(guesses))
+    with Session(engine) as session:
+        account = make_account(session, email="raced@example.pt")
+        account_id = account.id
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+    shares = [guesses // threads + (1 if i < guesses % threads else 0) for i in range(threads)]
+
+    def guess(count: int) -> None:
+        own_engine = make_engine(database_url)
+        try:
+            barrier.wait()
+            for _ in range(count):
+                with Session(own_engine) as own, contextlib.suppress(AuthenticationFailed):
+                    authenticate(session=own, email="raced@example.pt", password="wrong")
+        except BaseException as err:  # reported by the assertion below
+            errors.append(err)
+        finally:
+            own_engine.dispose()
+
+    workers = [threading.Thread(target=guess, args=(n,)) for n in shares]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+
+    with Session(engine) as session:
+        with pytest.raises(AuthenticationFailed):
+            authenticate(session=session, email="raced@example.pt", password=PASSWORD)
+        locked = session.get(Account, account_id, populate_existing=True)
+        assert locked is not None
+        assert locked.locked_until is not None and locked.locked_until > utcnow()
+        assert locked.failed_logins == 0  # the lock starts the count again
+        lock_entries = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "lock", AuditEntry.entity_id == str(account_id)
+            )
+        ).all()
+        assert len(lock_entries) == 1
+        assert not session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "sign_in", AuditEntry.entity_id == str(account_id)
+            )
+        ).all()
+
+
+def test_a_guess_after_the_lock_is_not_counted(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_LOGIN_MAX_FAILURES", "2")
+    account = make_account(session, email="counted@example.pt")
+    for _ in range(5):
+        _failure_message(session, "counted@example.pt", "guess")
+    session.refresh(account)
+    assert account.failed_logins == 0
+    assert account.locked_until is not None
+    locks = session.exec(select(AuditEntry).where(AuditEntry.action == "lock")).all()
+    assert len(locks) == 1
