@@ -28,6 +28,7 @@ from answers.models import (
 from answers.search import fold, search_ids
 from hub.audit import snapshot
 from hub.auth import Principal, require_staff
+from hub.clean import cleaned as revalidated
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
 from hub.records import check_version, save_record, stale_guard, utcnow
@@ -75,6 +76,7 @@ def _get(session: Session, model: type[R], record_id: int) -> R:
 
 def validate_measure(*, session: Session, draft: MeasureDraft) -> tuple[MeasureDraft, list[int]]:
     """The cleaned draft and the ids of the initiatives it names."""
+    draft = revalidated(draft)
     summary = "\n".join(line.strip() for line in draft.summary.strip().splitlines())
     if not summary:
         raise InvalidInput(_("Summary: explain the measure in plain words."), field="summary")
@@ -295,6 +297,7 @@ def list_public_measures(
 
 
 def validate_contact(draft: ContactDraft) -> ContactDraft:
+    draft = revalidated(draft)
     cleaned = draft.model_copy(
         update={
             "name": _text(draft.name, _("Name"), "name", 200, required=True),

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import ClassVar
 
 from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from hub.clean import CleanInput
 from hub.i18n import N_
 from hub.records import UTCDateTime, Versioned, enum_type, utcnow
 
@@ -208,15 +211,19 @@ class RateBucket(SQLModel, table=True):
 # --- forms -------------------------------------------------------------------------------
 
 
-class QuestionDraft(BaseModel):
+class QuestionDraft(CleanInput):
     """The public question form."""
+
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"text"})
 
     text: str
     email: str = ""
 
 
-class AnswerDraft(BaseModel):
+class AnswerDraft(CleanInput):
     """Staff: triage and answer in one form."""
+
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"public_text", "answer_text"})
 
     public_text: str
     topic: Topic | None = None
@@ -226,7 +233,9 @@ class AnswerDraft(BaseModel):
     source_url: str = ""
 
 
-class MeasureDraft(BaseModel):
+class MeasureDraft(CleanInput):
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"summary"})
+
     area: Topic
     title: str
     summary: str
@@ -235,12 +244,14 @@ class MeasureDraft(BaseModel):
     in_force_to: date | None = None
     legal_reference: str = ""
     legal_link: str = ""
-    documents: list[str] = []
-    initiative_codes: list[str] = []
+    documents: list[str] = PydanticField(default_factory=list)
+    initiative_codes: list[str] = PydanticField(default_factory=list)
     published: bool = False
 
 
-class ContactDraft(BaseModel):
+class ContactDraft(CleanInput):
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"note", "opening_hours"})
+
     name: str
     phone: str = ""
     email: str = ""

@@ -45,6 +45,7 @@ from answers.search import fold, search_ids
 from hub import settings
 from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
+from hub.clean import cleaned
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.i18n import _
 from hub.mail import mail_enabled, send_mail
@@ -95,6 +96,7 @@ def ask_question(
                 "Please try again in an hour; for urgent help call the lines above."
             )
         )
+    draft = cleaned(draft)
     text = clean_question_text(draft.text)
     email = clean_email(draft.email)
     question = Question(text=text, public_text=redact(text), updated_by="public")
@@ -345,6 +347,7 @@ def save_answer(
     A changed answer is kept as a new version; on a published question it goes live at
     once (staff are the review) and the public sees "updated on"."""
     actor, question = _editable(session, actor, question_id, expected_version)
+    draft = cleaned(draft)
     try:
         public_text = redact(clean_question_text(draft.public_text))
     except InvalidInput as err:

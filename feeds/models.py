@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from hub.clean import CleanInput
 from hub.i18n import N_
 from hub.records import UTCDateTime, Versioned, enum_type, utcnow
 
@@ -144,7 +145,7 @@ class FeedItem(Versioned, SQLModel, table=True):
     updated_by: str = ""
 
 
-class SourceDraft(BaseModel):
+class SourceDraft(CleanInput):
     """What the form, the CLI or an OPML import submits for a source."""
 
     name: str

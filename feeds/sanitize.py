@@ -15,10 +15,9 @@ from urllib.parse import quote, urljoin
 
 import nh3
 
+from hub import clean
 from hub.urls import safe_http_url
 
-# C0 controls except tab, newline and carriage return, plus DEL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 _SPACES = re.compile(r"\s+")
 # Characters percent-encoded before the URL check (spaces, quotes, brackets...).
@@ -55,7 +54,8 @@ _base_url: contextvars.ContextVar[str] = contextvars.ContextVar("feeds_base_url"
 
 
 def strip_controls(text: str) -> str:
-    return _CONTROL.sub("", text)
+    """The hub's one rule for control characters (hub.clean), line breaks kept."""
+    return clean.strip_controls(text, multiline=True)
 
 
 def strip_control_bytes(body: bytes) -> bytes:

@@ -38,6 +38,7 @@ from feeds.topics import topic_keys, topic_label
 from feeds.worker import Progress, poll_sources
 from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
+from hub.clean import cleaned
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
 from hub.records import check_version, save_record, utcnow
@@ -63,6 +64,7 @@ def clean_feed_url(raw: str) -> str:
 
 
 def validate_source(draft: SourceDraft) -> SourceDraft:
+    draft = cleaned(draft)
     name = " ".join(draft.name.split())
     if not name:
         raise InvalidInput(_("Name: the source needs a name."), field="name")

@@ -15,7 +15,7 @@ every text field of every package without a line in each service:
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, model_validator
 
@@ -49,6 +49,8 @@ class CleanInput(BaseModel):
     """Base of every input model (a form's or an import row's draft)."""
 
     MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    # Taken exactly as typed (a password: changing it would lock its owner out).
+    RAW_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
@@ -56,6 +58,18 @@ class CleanInput(BaseModel):
         if not isinstance(data, dict):
             return data
         return {
-            key: clean_value(value, multiline=key in cls.MULTILINE_FIELDS)
+            key: value
+            if key in cls.RAW_FIELDS
+            else clean_value(value, multiline=key in cls.MULTILINE_FIELDS)
             for key, value in data.items()
         }
+
+
+M = TypeVar("M", bound=CleanInput)
+
+
+def cleaned(draft: M) -> M:
+    """``draft`` validated again: a copy made with ``model_copy(update=...)`` (which skips
+    validation) or built by a caller that bypassed the constructor is cleaned too.
+    Every service validator starts with it."""
+    return type(draft).model_validate(draft.model_dump())

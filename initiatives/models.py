@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from hub.clean import CleanInput
 from hub.i18n import N_
 from hub.records import UTCDateTime, Versioned, enum_type, utcnow
 
@@ -236,8 +237,10 @@ class Participant(BaseModel):
     role: ParticipantRole = ParticipantRole.IMPLEMENTING
 
 
-class InitiativeDraft(BaseModel):
+class InitiativeDraft(CleanInput):
     """What a form or an import row submits. Validation is in initiatives.validation."""
+
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"description"})
 
     code: str | None = None
     title: str = ""

@@ -32,6 +32,7 @@ from geo.areas import area_hierarchy, area_names, country_code
 from hub import settings
 from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
+from hub.clean import strip_controls
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
 from hub.records import utcnow
@@ -448,7 +449,7 @@ def decide_pair(
     Everything (decision, merge, link, history, audit entries) is one transaction."""
     actor = require_staff(actor)
     decision = Decision(decision)
-    reason = reason.strip()[:2000]
+    reason = strip_controls(reason, multiline=True).strip()[:2000]
     if decision is Decision.COMPLEMENTARY and not reason:
         raise InvalidInput(
             _("Reason: say how the two initiatives complement each other."), field="reason"
@@ -676,7 +677,7 @@ def note_overlap_response(
     tells nothing about records the partner was never shown."""
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
     actor = require_lead(session, actor, initiative, "answer overlap warning")
-    note = note.strip()[:2000]
+    note = strip_controls(note, multiline=True).strip()[:2000]
     others: list[Initiative] = []
     for other_id in dict.fromkeys([*shown_ids, *related_ids]):
         if other_id == initiative_id:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from hub.audit import record_change
 from hub.auth import Principal, require_staff
+from hub.clean import strip_controls
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
 from hub.records import check_version, stale_guard, utcnow
@@ -329,7 +330,7 @@ def send_back(
 ) -> Initiative:
     """Ask for changes, or reject, with a reason the partner sees."""
     require_staff(actor)
-    reason = reason.strip()
+    reason = strip_controls(reason, multiline=True).strip()
     if not reason:
         raise InvalidInput(
             _("Reason: tell the partner what to change or why it is rejected."), field="reason"

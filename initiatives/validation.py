@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from geo.areas import country_code
 from geo.areas import known_area_codes as reference_area_codes
+from hub.clean import cleaned
 from hub.errors import InvalidInput
 from hub.i18n import _
 from hub.urls import safe_http_url
@@ -52,6 +53,7 @@ def validate_draft(
 
     The optional sets let a bulk import look the reference lists up once, not per row.
     """
+    draft = cleaned(draft)
     title = " ".join(draft.title.split())
     if not title:
         raise InvalidInput(_("Title: give the initiative a title."), field="title")

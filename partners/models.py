@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from hub.auth import Role
+from hub.clean import CleanInput
 from hub.i18n import N_
 from hub.records import UTCDateTime, Versioned, enum_type, utcnow
 
@@ -86,7 +88,7 @@ class Organisation(Versioned, OrganisationBase, table=True):
     updated_by: str = ""
 
 
-class OrganisationDraft(BaseModel):
+class OrganisationDraft(CleanInput):
     """What a form submits to create or edit an organisation."""
 
     name: str
@@ -128,7 +130,9 @@ class Account(Versioned, SQLModel, table=True):
     updated_by: str = ""
 
 
-class AccountDraft(BaseModel):
+class AccountDraft(CleanInput):
+    RAW_FIELDS: ClassVar[frozenset[str]] = frozenset({"password"})
+
     email: str
     display_name: str
     role: Role

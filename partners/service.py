@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_member_of, require_staff
+from hub.clean import cleaned
 from hub.errors import InvalidInput, NotFound
 from hub.i18n import _
 from hub.records import check_version, save_record
@@ -33,6 +34,7 @@ def clean_website(raw: str) -> str:
 
 
 def validate_organisation(draft: OrganisationDraft) -> OrganisationDraft:
+    draft = cleaned(draft)
     name = " ".join(draft.name.split())
     if not name:
         raise InvalidInput(_("Name: the organisation needs a name."), field="name")
