@@ -10,9 +10,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from hub.errors import PermissionDenied
 from hub.i18n import _
@@ -77,14 +79,70 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 MIN_PASSWORD_LENGTH = 10
+# A pattern repeated to fill the password ("aaaaaaaaaa", "abababab12" is not one, but
+# "abcabcabca" is): periods up to this length are refused.
+MAX_REPEATED_PATTERN = 4
+# The e-mail's local part and the name are refused inside a password from this length
+# (a two-letter name would otherwise forbid half the alphabet's pairs).
+MIN_PERSONAL_PART = 3
 
 
-def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, or None."""
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords from the zxcvbn package (MIT licence; drawn
+    from leaked password lists), lower-cased."""
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def _is_repeated_pattern(password: str) -> bool:
+    length = len(password)
+    for period in range(1, min(MAX_REPEATED_PATTERN, length // 2) + 1):
+        if all(password[i] == password[i - period] for i in range(period, length)):
+            return True
+    return False
+
+
+def _personal_parts(email: str | None, display_name: str | None) -> list[str]:
+    parts: list[str] = []
+    if email:
+        email = email.strip().lower()
+        parts += [email, email.split("@", 1)[0]]
+    if display_name:
+        name = " ".join(display_name.lower().split())
+        parts += [name, name.replace(" ", "")]
+    return [part for part in parts if len(part) >= MIN_PERSONAL_PART]
+
+
+def password_problem(
+    password: str, *, email: str | None = None, display_name: str | None = None
+) -> str | None:
+    """Why ``password`` is not acceptable, or None.
+
+    The policy follows NIST SP 800-63B: a minimum length, no composition rules, and a
+    check against values known to be guessed first: common passwords (the zxcvbn
+    list), one character or a short pattern repeated, and the account's own e-mail,
+    its local part or the person's name. Every place that sets a password calls this.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return _("The password must have at least {n} characters.").format(n=MIN_PASSWORD_LENGTH)
     if password.strip() != password:
         return _("The password must not start or end with a space.")
+    folded = password.lower()
+    if folded in common_passwords():
+        return _(
+            "This is one of the most common passwords. "
+            "Choose a longer phrase, not a common password."
+        )
+    if _is_repeated_pattern(folded):
+        return _(
+            "The password repeats one character or a short pattern. "
+            "Choose a longer phrase of several words."
+        )
+    if any(part in folded for part in _personal_parts(email, display_name)):
+        return _(
+            "The password contains your e-mail address or name. "
+            "Choose a phrase that has nothing to do with the account."
+        )
     return None
 
 

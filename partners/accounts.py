@@ -191,7 +191,7 @@ def validate_account_draft(session: Session, draft: AccountDraft) -> AccountDraf
     else:
         organisation_id = None  # staff act for the office, not for one partner
     if draft.password is not None:
-        problem = password_problem(draft.password)
+        problem = password_problem(draft.password, email=email, display_name=name)
         if problem:
             raise InvalidInput(_("Password: ") + problem, field="password")
     return draft.model_copy(
@@ -200,7 +200,11 @@ def validate_account_draft(session: Session, draft: AccountDraft) -> AccountDraf
 
 
 def generate_temporary_password() -> str:
-    return secrets.token_urlsafe(12)
+    """A random one-time password; like every password, it passes ``password_problem``."""
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        if password_problem(candidate) is None:
+            return candidate
 
 
 def create_account(
@@ -366,7 +370,7 @@ def change_own_password(
     account = session.get(Account, actor.account_id, populate_existing=True)
     if account is None or not verify_password(account.password_hash, current_password):
         raise InvalidInput(_("Current password: it is not correct."), field="current_password")
-    problem = password_problem(new_password)
+    problem = password_problem(new_password, email=account.email, display_name=account.display_name)
     if problem:
         raise InvalidInput(_("New password: ") + problem, field="new_password")
     if new_password == current_password:

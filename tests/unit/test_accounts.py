@@ -6,18 +6,20 @@ import pytest
 from sqlmodel import Session, select
 
 from hub.audit import AuditEntry
-from hub.auth import Role
+from hub.auth import Role, password_problem
 from hub.errors import InvalidInput, PermissionDenied, StaleRecord
 from partners.accounts import (
     authenticate,
+    change_own_password,
     create_account,
     list_accounts,
+    principal_for,
     reset_password,
     set_account_active,
     update_account,
 )
 from partners.models import Account, AccountDraft
-from tests.factories import make_account, make_organisation, make_principal
+from tests.factories import PASSWORD, make_account, make_organisation, make_principal
 
 
 def test_admin_creates_partner_account_with_one_time_password(session: Session) -> None:
@@ -207,3 +209,49 @@ def test_second_save_of_the_same_account_is_refused(session: Session) -> None:
     stored = session.get(Account, account.id)
     assert stored is not None and stored.display_name == "Changed by first"
     assert stored.role is Role.STAFF
+
+
+@pytest.mark.parametrize("password", ["password12", "aaaaaaaaaa", "new.person@example.pt"])
+def test_creating_an_account_refuses_a_guessable_password(session: Session, password: str) -> None:
+    """Issue 13.16: each of these used to be accepted at account creation (and the CLI's
+    create-user, which goes through the same validation)."""
+    admin = make_principal(session, role=Role.ADMIN)
+    draft = AccountDraft(
+        email="New.Person@example.pt",
+        display_name="New Person",
+        role=Role.STAFF,
+        password=password,
+    )
+    with pytest.raises(InvalidInput) as caught:
+        create_account(session=session, actor=admin, draft=draft)
+    assert caught.value.field == "password"
+    assert (
+        session.exec(select(Account).where(Account.email == "new.person@example.pt")).first()
+        is None
+    )
+
+
+def test_changing_ones_own_password_refuses_a_guessable_one(session: Session) -> None:
+    account = make_account(session, email="owner@example.pt", display_name="Ana Owner")
+    actor = principal_for(account)
+    for password in ("password12", "ana owner at home", "zzzzzzzzzzzz"):
+        with pytest.raises(InvalidInput) as caught:
+            change_own_password(
+                session=session,
+                actor=actor,
+                current_password=PASSWORD,
+                new_password=password,
+            )
+        assert caught.value.field == "new_password"
+    change_own_password(
+        session=session, actor=actor, current_password=PASSWORD, new_password="a quiet river bend"
+    )
+
+
+def test_a_reset_password_passes_the_policy(session: Session) -> None:
+    admin = make_principal(session, role=Role.ADMIN)
+    account = make_account(session)
+    _account, temporary = reset_password(
+        session=session, actor=admin, account_id=account.id, expected_version=account.version
+    )
+    assert password_problem(temporary, email=account.email) is None

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from hub.audit import AuditEntry
-from hub.auth import Role, hash_password, verify_password
+from hub.auth import Role, hash_password, password_problem, verify_password
 from hub.db import make_engine
 from hub.errors import AuthenticationFailed
 from hub.records import utcnow
@@ -178,3 +178,34 @@ def test_a_guess_after_the_lock_is_not_counted(
     assert account.locked_until is not None
     locks = session.exec(select(AuditEntry).where(AuditEntry.action == "lock")).all()
     assert len(locks) == 1
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "aaaaaaaaaa",  # one character repeated
+        "abcabcabcabc",  # a short pattern repeated
+        "password12",  # in the common-password list
+        "PASSWORD12",  # whatever the case
+        "qwertyuiop",
+        "maria.silva@example.pt",  # the e-mail itself
+        "my maria.silva key",  # the local part inside
+        "Maria Silva 2020!",  # the display name inside
+        "mariasilva-1234",  # the name without its space
+    ],
+)
+def test_the_password_policy_refuses_guessable_passwords(password: str) -> None:
+    """Issue 13.16 (NIST SP 800-63B): the policy used to check only length and spaces."""
+    problem = password_problem(password, email="Maria.Silva@example.pt", display_name="Maria Silva")
+    assert problem is not None
+
+
+def test_the_password_policy_accepts_a_long_phrase() -> None:
+    assert (
+        password_problem(
+            "correct horse battery", email="maria.silva@example.pt", display_name="Maria Silva"
+        )
+        is None
+    )
+    assert password_problem("ab" * 3 + "cdefgh") is None  # a repeat inside is fine
+    assert "common password" in (password_problem("password12") or "")
