@@ -1,13 +1,23 @@
-"""Factories for test records: ``make_organisation(session, **overrides)``."""
+"""Factories for test records: ``make_organisation(session, **overrides)``.
+
+Each makes a valid record through the same path the app uses where one exists (the
+services, so rules and audit hold), with every field overridable.
+"""
 
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
+from answers.models import Question, QuestionDraft
+from answers.service import ask_question
+from feeds.models import FeedSource, FeedState, TrustTier
 from hub.auth import Principal, Role, hash_password
+from initiatives.models import Channel, Initiative, InitiativeDraft
+from initiatives.service import approve, create_initiative
 from partners.accounts import principal_for
 from partners.models import Account, Organisation
 
@@ -60,12 +70,8 @@ def make_principal(
     return principal_for(make_account(session, role=role, organisation=organisation, **overrides))
 
 
-def initiative_draft(organisation: Organisation, **overrides: Any) -> Any:
+def initiative_draft(organisation: Organisation, **overrides: Any) -> InitiativeDraft:
     """A valid draft led by ``organisation``."""
-    from datetime import date
-
-    from initiatives.models import Channel, InitiativeDraft
-
     values: dict[str, Any] = {
         "title": f"Free mobile data for health workers {next(_counter)}",
         "description": "Extra mobile data at no cost for doctors and nurses during the emergency.",
@@ -82,3 +88,69 @@ def initiative_draft(organisation: Organisation, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return InitiativeDraft(**values)
+
+
+def make_initiative(
+    session: Session,
+    organisation: Organisation,
+    *,
+    actor: Principal | None = None,
+    submit: bool = False,
+    publish: bool = False,
+    **overrides: Any,
+) -> Initiative:
+    """An initiative led by ``organisation`` created through the service (by staff unless
+    ``actor`` is given): a draft, submitted, or published (approved by staff)."""
+    staff = make_principal(session, role=Role.STAFF) if actor is None or publish else None
+    created = create_initiative(
+        session=session,
+        actor=actor or staff,
+        draft=initiative_draft(organisation, **overrides),
+        submit=submit or publish,
+    )
+    if not publish:
+        return created
+    return approve(
+        session=session,
+        actor=staff,
+        initiative_id=created.id or 0,
+        expected_version=created.version,
+    )
+
+
+def make_source(session: Session, **overrides: Any) -> FeedSource:
+    """A feed source with its poll state, as the fetcher expects (no URL check: tests
+    point sources at 127.0.0.1)."""
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "name": f"Source {n}",
+        "url": f"https://feeds.example.pt/{n}.xml",
+        "trust": TrustTier.TRUSTED,
+    }
+    values.update(overrides)
+    source = FeedSource(**values)
+    session.add(source)
+    session.flush()
+    session.add(FeedState(source_id=source.id or 0))
+    session.commit()
+    return source
+
+
+def make_question(
+    session: Session, text: str = "", *, email: str = "", client: str = "", **overrides: Any
+) -> Question:
+    """A question from the public through the public form's service (rate limit
+    included: give each call its own ``client`` to stay under it)."""
+    n = next(_counter)
+    question_id = ask_question(
+        session=session,
+        actor=None,
+        draft=QuestionDraft(
+            text=text or f"Where can I get a free SIM card, question {n}?", email=email
+        ),
+        client=client or f"factory-client-{n}",
+        **overrides,
+    )
+    question = session.get(Question, question_id)
+    assert question is not None
+    return question

@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from feeds.models import FeedItem, FeedSource, FeedState, ItemStatus, TrustTier
+from feeds.models import FeedItem, FeedSource, ItemStatus
 from hub.auth import Role
 from hub.db import make_engine
 from tests.app.conftest import texts
+from tests.factories import make_source
 from tests.feed_server import feed, item, rss, serve
 
 
@@ -24,11 +25,7 @@ def test_feeds_page_shows_health_and_refreshes_a_local_source(
         server.routes["/feed"] = feed(rss(item("Aviso local de teste para a página", guid="l1")))
         engine = make_engine(demo_url)
         with Session(engine) as session:
-            source = FeedSource(name="Local test", url=server.url("/feed"), trust=TrustTier.TRUSTED)
-            session.add(source)
-            session.flush()
-            session.add(FeedState(source_id=source.id or 0))
-            session.commit()
+            source = make_source(session, name="Local test", url=server.url("/feed"))
             source_id = source.id
         app = open_app(Role.STAFF).run()
         app.switch_page("pages/staff_feeds.py").run()

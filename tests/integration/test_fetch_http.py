@@ -22,7 +22,7 @@ from feeds.service import list_public_stories, source_health
 from feeds.worker import acquire_lease, lease_owner, poll_sources
 from hub.auth import Role
 from hub.records import utcnow
-from tests.factories import make_principal
+from tests.factories import make_principal, make_source
 from tests.feed_server import FeedServer, feed, item, respond, rss, serve
 
 GOOD = rss(
@@ -46,12 +46,8 @@ def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
 def add_source(
     session: Session, url: str, *, name: str = "Local", trust: TrustTier = TrustTier.TRUSTED
 ) -> int:
-    source = FeedSource(name=name, url=url, trust=trust)
-    session.add(source)
-    session.flush()
+    source = make_source(session, name=name, url=url, trust=trust)
     assert source.id is not None
-    session.add(FeedState(source_id=source.id))
-    session.commit()
     return source.id
 
 

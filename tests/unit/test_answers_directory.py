@@ -32,10 +32,9 @@ from answers.models import (
     ContactDraft,
     Measure,
     MeasureDraft,
-    QuestionDraft,
     Topic,
 )
-from answers.service import ask_question, get_question, publish_question, save_answer
+from answers.service import get_question, publish_question, save_answer
 from geo.areas import load_reference_areas
 from hub.auth import Principal, Role
 from hub.db import make_engine
@@ -45,7 +44,7 @@ from portal.content import PublicQuery
 from portal.export import export_public
 from portal.routes import ROUTES
 from portal.site import build
-from tests.factories import initiative_draft, make_organisation, make_principal
+from tests.factories import initiative_draft, make_organisation, make_principal, make_question
 
 
 @pytest.fixture
@@ -209,15 +208,12 @@ def test_measures_are_checked_linked_and_only_in_force_shown(
 
 
 def publish_answer(session: Session, staff: Principal) -> None:
-    question_id = ask_question(
-        session=session,
-        actor=None,
-        draft=QuestionDraft(
-            text="Who may take the <3 elderly to the day centre? Call me on 912345678.",
-            email="asker@example.pt",
-        ),
-        client="portal-test",
-    )
+    question_id = make_question(
+        session,
+        "Who may take the <3 elderly to the day centre? Call me on 912345678.",
+        email="asker@example.pt",
+    ).id
+    assert question_id is not None
     question = get_question(session=session, actor=staff, question_id=question_id)
     question = save_answer(
         session=session,
@@ -241,12 +237,7 @@ def test_published_answers_contacts_and_measures_reach_every_public_face(
     engine: Engine, session: Session, staff: Principal, tmp_path: Path
 ) -> None:
     publish_answer(session, staff)
-    unpublished = ask_question(
-        session=session,
-        actor=None,
-        draft=QuestionDraft(text="An unreviewed question nobody may see yet"),
-        client="portal-test-2",
-    )
+    unpublished = make_question(session, "An unreviewed question nobody may see yet").id
     create_contact(session=session, actor=staff, draft=contact())
     create_contact(
         session=session,

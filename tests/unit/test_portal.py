@@ -14,28 +14,19 @@ from starlette.testclient import TestClient
 import portal.routes
 from geo.areas import load_reference_areas
 from hub.auth import Role
-from initiatives.service import approve, create_initiative
+from initiatives.service import create_initiative
 from portal.content import PublicQuery, gather, where_i_live
 from portal.export import export_public
 from portal.render import render_index
 from portal.routes import ROUTES
 from portal.site import build
-from tests.factories import initiative_draft, make_organisation, make_principal
+from tests.factories import initiative_draft, make_initiative, make_organisation, make_principal
 
 
 def publish(session: Session, **overrides: object) -> None:
     name = overrides.pop("org", None)
     organisation = make_organisation(session, **({"name": name} if name else {}))
-    staff = make_principal(session, role=Role.STAFF)
-    created = create_initiative(
-        session=session, actor=staff, submit=True, draft=initiative_draft(organisation, **overrides)
-    )
-    approve(
-        session=session,
-        actor=staff,
-        initiative_id=created.id or 0,
-        expected_version=created.version,
-    )
+    make_initiative(session, organisation, publish=True, **overrides)
 
 
 @pytest.fixture
