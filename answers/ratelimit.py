@@ -33,7 +33,7 @@ class Limit:
 
 
 def client_key(identifier: str) -> str:
-    """A stable, non-reversible key for a client (address or session id)."""
+    """A stable, non-reversible key for a client (``hub.clients.rate_limit_identifier``)."""
     return hashlib.sha256(f"hub-rate-limit|{identifier}".encode()).hexdigest()[:40]
 
 

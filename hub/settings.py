@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,16 @@ def _parse_language(raw: str) -> str:
     if value not in {"pt", "en"}:
         raise ValueError("expected pt or en")
     return value
+
+
+def parse_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Addresses or CIDR ranges, separated by commas or spaces (``HUB_TRUSTED_PROXIES``)."""
+    try:
+        return tuple(
+            ip_network(part, strict=False) for part in raw.replace(",", " ").split() if part
+        )
+    except ValueError:
+        raise ValueError("expected addresses or ranges like 10.0.0.5, 10.0.0.0/8, ::1") from None
 
 
 @dataclass(frozen=True)
@@ -264,10 +275,18 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_positive_int,
     ),
     Setting(
+        "HUB_TRUSTED_PROXIES",
+        "127.0.0.1, ::1",
+        "Addresses or CIDR ranges of the reverse proxies whose X-Forwarded-For is believed "
+        "when the rate limits find the client's address. Clients whose address is unknown "
+        "share one bucket.",
+        parse_networks,
+    ),
+    Setting(
         "HUB_QUESTIONS_PER_HOUR",
         "5",
-        "Questions one client (address, else browser session) may send per hour through "
-        "the public form (up to 3 at once).",
+        "Questions one client (its address, see HUB_TRUSTED_PROXIES) may send per hour "
+        "through the public form (up to 3 at once).",
         _parse_positive_int,
     ),
     Setting(

@@ -7,7 +7,6 @@ it); domain code never imports ``ui``.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import NoReturn
 
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from hub import settings
 from hub.auth import Principal, Role
+from hub.clients import rate_limit_identifier
 from hub.db import make_engine, session_scope
 from hub.errors import DatabaseUnavailable
 from hub.i18n import LANGUAGES, _, get_language, set_language
@@ -206,11 +206,13 @@ def clear_public_caches() -> None:
 
 
 def client_identifier() -> str:
-    """The connection's address when Streamlit knows it, else a random id for this
-    browser session (tests, some proxies). Services store only a hash of it."""
+    """The client's real address (hub.clients: X-Forwarded-For only through trusted
+    proxies), or one key shared by every client whose address is unknown: never a
+    per-session id, which a new browser session would reset. Services store a hash."""
     address = getattr(st.context, "ip_address", None)
-    if isinstance(address, str) and address:  # AppTest gives a mock object here
-        return f"ip:{address}"
-    if CLIENT_ID_KEY not in st.session_state:
-        st.session_state[CLIENT_ID_KEY] = secrets.token_hex(16)
-    return f"session:{st.session_state[CLIENT_ID_KEY]}"
+    headers = getattr(st.context, "headers", None)
+    forwarded = getattr(headers, "get", lambda _name: None)("X-Forwarded-For")
+    return rate_limit_identifier(  # AppTest gives mock objects here: strings only
+        address if isinstance(address, str) else None,
+        forwarded if isinstance(forwarded, str) else None,
+    )
