@@ -84,7 +84,7 @@ MIN_PASSWORD_LENGTH = 10
 MAX_REPEATED_PATTERN = 4
 # The e-mail's local part and the name are refused inside a password from this length
 # (a two-letter name would otherwise forbid half the alphabet's pairs).
-MIN_PERSONAL_PART = 3
+MIN_PERSONAL_PART = 4
 
 
 @lru_cache(maxsize=1)
