@@ -34,7 +34,6 @@ LAST_SEEN_KEY = "hub_last_seen"
 LANGUAGE_KEY = "hub_language"
 LANGUAGE_SWITCH_KEY = "hub_language_switch"
 FLASH_KEY = "hub_flash"
-CLIENT_ID_KEY = "hub_client_id"
 
 
 @st.cache_resource(show_spinner=False)
