@@ -177,6 +177,8 @@ def xlsx_records(data: bytes) -> Generator[list[Any], None, None]:
 def _sheet_rows(workbook: Any) -> Generator[list[Any], None, None]:
     try:
         sheet = workbook.active if workbook.active is not None else workbook.worksheets[0]
+        # The declared size is not trusted: A1:XFD1048576 would pad billions of cells.
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         while True:
             try:

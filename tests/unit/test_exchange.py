@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -711,3 +713,117 @@ def test_the_documented_example_is_in_the_exchange_format() -> None:
     documented = set(re.findall(r"^\| `([a-z_]+)`", doc, flags=re.MULTILINE))
     documented |= {"start_date", "end_date", "people_targeted", "people_reached"}
     assert set(COLUMNS) <= documented
+
+
+# --- hardening (issue 13): formula injection, bombs, oversized cells ---------------------
+
+HOSTILE = ['=1+HYPERLINK("http://x")', "@SUM(1)", "+1+1", "-1+1"]
+
+
+def test_every_export_keeps_formulas_as_text(session: Session, world: dict[str, Any]) -> None:
+    for n, text in enumerate(HOSTILE):
+        create_initiative(
+            session=session,
+            actor=world["staff"],
+            draft=initiative_draft(world["operator"], title=f"Formula {n}", description=text),
+        )
+    for fmt in ("csv", "hxl"):
+        data = export_initiatives(
+            session=session, actor=world["staff"], format=fmt, include_all=True
+        ).data.decode("utf-8-sig")
+        written = [c for row in csv.reader(io.StringIO(data)) for c in row]
+        for text in HOSTILE:
+            assert "'" + text in written and text not in written, (fmt, text)
+    as_xlsx = export_initiatives(
+        session=session, actor=world["staff"], format="xlsx", include_all=True
+    )
+    workbook = load_workbook(io.BytesIO(as_xlsx.data))
+    values = {c.value: c.data_type for row in workbook.active.iter_rows() for c in row}
+    for text in HOSTILE:
+        assert values.get("'" + text) == "s" and text not in values
+    # the guard's quote comes off again on import: the files round-trip
+    _header, rows = read_table(as_xlsx.data, filename=as_xlsx.filename)
+    assert {cell_text(r[2]) for _n, r in rows} >= set(HOSTILE)
+
+
+def xlsx_with_sheet(sheet_rows: str, *, tail: str = "") -> bytes:
+    """A real workbook (openpyxl) whose first sheet's XML is replaced by ``sheet_rows``."""
+    workbook = Workbook()
+    workbook.active.append(["id", "title"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<dimension ref="A1:B2"/><sheetData><row><c t="inlineStr"><is><t>id</t></is></c>'
+        '<c t="inlineStr"><is><t>title</t></is></c></row>' + sheet_rows + tail
+    )
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = sheet.encode("utf-8")
+            target.writestr(item.filename, data)
+    return out.getvalue()
+
+
+ROW = '<row><c t="n"><v>1</v></c><c t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+def test_xlsx_decompression_bomb_is_refused_before_reading(
+    session: Session, world: dict[str, Any]
+) -> None:
+    bomb = xlsx_with_sheet(ROW * 400_000, tail="</sheetData></worksheet>")
+    assert len(bomb) < 200_000  # some 27 MB of sheet XML in a small file
+    with pytest.raises(InvalidInput, match="compressed more than 100 times"):
+        import_initiatives(session=session, actor=world["staff"], data=bomb, filename="bomb.xlsx")
+    assert count(session) == 0
+
+
+def test_xlsx_reading_stops_at_the_row_limit() -> None:
+    # Broken XML far beyond the limit: reading every row would reach it and fail.
+    data = xlsx_with_sheet(ROW * 2_000, tail="<row><c><v>1</broken>")
+    with pytest.raises(InvalidInput, match="more than 10 rows"):
+        read_table(data, filename="many.xlsx", max_rows=10)
+
+
+def test_csv_reading_stops_at_the_row_limit() -> None:
+    # A cell too long for the CSV reader after the limit: reading on would fail on it.
+    data = ("id,title\n" + "A,x\n" * 20 + "B," + "y" * 200_000 + "\n").encode()
+    with pytest.raises(InvalidInput, match="more than 10 rows"):
+        read_table(data, max_rows=10)
+
+
+def test_csv_cell_over_128_kb_is_one_clear_error(session: Session, world: dict[str, Any]) -> None:
+    data = ("id,title\nA," + "y" * 200_000 + "\n").encode()
+    with pytest.raises(InvalidInput, match="longer than 128 KB"):
+        import_initiatives(session=session, actor=world["staff"], data=data, filename="a.csv")
+    assert count(session) == 0
+
+
+def test_cli_import_of_an_oversized_cell_is_one_line(cli_db: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(("id,title\nA," + "y" * 200_000 + "\n").encode())
+    result = runner.invoke(app, ["import-initiatives", str(source), "--organisation", "opm"])
+    assert result.exit_code == 1 and "longer than 128 KB" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    with Session(make_engine(cli_db)) as session:
+        assert count(session) == 0
+
+
+def test_cli_overlaps_out_keeps_formulas_as_text(cli_db: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    title = "Internet móvel grátis para médicos e enfermeiros"
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([["id", "title"], *([t, title] for t in HOSTILE)])
+    source.write_text(buffer.getvalue(), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["overlaps", str(source), "--out", str(out), "--threshold", "0"])
+    assert result.exit_code == 0, result.output
+    written = [c for row in csv.reader(io.StringIO(out.read_text("utf-8"))) for c in row]
+    for text in HOSTILE:
+        assert "'" + text in written and text not in written
