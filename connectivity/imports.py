@@ -53,6 +53,8 @@ MAX_FEATURE_VERTICES = 500_000  # before simplification; more is a mistake, not 
 MAX_SIMPLIFIED_VERTICES = 20_000  # per feature after simplification
 SIMPLIFY_DEGREES = {AreaLevel.DISTRICT: 0.005, AreaLevel.MUNICIPALITY: 0.001}
 DECIMALS = 5
+MAX_CODE_CHARS = 32  # geo.models.Area.code
+MAX_NAME_CHARS = 200  # geo.models.Area.name
 
 
 def system_principal() -> Principal:
@@ -205,11 +207,30 @@ def _parse_year(raw: str, where: str, report: ImportReport) -> int | None:
     return year
 
 
+def csv_problem(err: csv.Error) -> str:
+    """One line for a CSV the reader cannot read (a cell over the field limit, mostly)."""
+    return _(
+        "The CSV cannot be read ({reason}): a cell is longer than {size} KB or its quotes "
+        "are not closed. Correct the file and import it again."
+    ).format(reason=str(err).split(":")[0], size=csv.field_size_limit() // 1024)
+
+
 def parse_indicator_csv(
     data: bytes | str, *, known_codes: set[str]
 ) -> tuple[list[IndicatorRow], ImportReport]:
     """Check a long (area_code,indicator,value,source,year) or wide (area_code, one
     column per indicator, source, year) CSV. Pure: reads nothing else, writes nothing."""
+    try:
+        return _parse_indicator_csv(data, known_codes=known_codes)
+    except csv.Error as err:
+        report = ImportReport()
+        report.error("file", "", csv_problem(err))
+        return [], report
+
+
+def _parse_indicator_csv(
+    data: bytes | str, *, known_codes: set[str]
+) -> tuple[list[IndicatorRow], ImportReport]:
     report = ImportReport()
     text = _decode(data)
     lines = text.splitlines()
@@ -431,6 +452,16 @@ class SpeedTile:
 
 
 def parse_ookla_csv(data: bytes | str) -> tuple[list[SpeedTile], ImportReport]:
+    """Check Ookla speed tiles (quadkey, avg_d_kbps, tests, ...)."""
+    try:
+        return _parse_ookla_csv(data)
+    except csv.Error as err:
+        report = ImportReport()
+        report.error("file", "", csv_problem(err))
+        return [], report
+
+
+def _parse_ookla_csv(data: bytes | str) -> tuple[list[SpeedTile], ImportReport]:
     report = ImportReport()
     text = _decode(data)
     reader = csv.DictReader(io.StringIO(text))
@@ -637,10 +668,16 @@ def parse_boundaries(
     except json.JSONDecodeError as err:
         report.error("file", "", _("Not valid GeoJSON: {reason}.").format(reason=err.msg))
         return [], report
+    except RecursionError:
+        report.error("file", "", _("Not valid GeoJSON: it is nested too deeply."))
+        return [], report
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         report.error("file", "type", _("Expected a GeoJSON FeatureCollection."))
         return [], report
     features = collection.get("features") or []
+    if not isinstance(features, list):
+        report.error("file", "features", _("The features must be a list of GeoJSON features."))
+        return [], report
     if not features:
         report.error("file", "features", _("The collection has no features."))
         return [], report
@@ -649,12 +686,24 @@ def parse_boundaries(
     seen: dict[str, str] = {}
     for number, feature in enumerate(features, start=1):
         where = _("feature {n}").format(n=number)
-        properties = (feature or {}).get("properties") or {}
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
+            report.error(where, "properties", _("not a feature with properties (an object)."))
+            continue
+        properties = feature.get("properties") or {}
         code = str(properties.get(code_field) or "").strip()
         name = str(properties.get(name_field) or "").strip()
         if not code:
             report.error(
                 where, code_field, _("no code in the property '{f}'.").format(f=code_field)
+            )
+            continue
+        if len(code) > MAX_CODE_CHARS or len(name) > MAX_NAME_CHARS:
+            report.error(
+                where,
+                code_field,
+                _("the code or name is too long (at most {code} and {name} characters).").format(
+                    code=MAX_CODE_CHARS, name=MAX_NAME_CHARS
+                ),
             )
             continue
         where = f"{where} ({code})"
@@ -730,6 +779,13 @@ def parse_boundaries(
         point = simplified.representative_point()
         geo = mapping(simplified)
         parent = str(properties.get(parent_field) or "").strip() if parent_field else ""
+        if len(parent) > MAX_CODE_CHARS:
+            report.error(
+                where,
+                parent_field or "",
+                _("the parent code is longer than {n} characters.").format(n=MAX_CODE_CHARS),
+            )
+            continue
         result.append(
             BoundaryFeature(
                 code=code,

@@ -5,11 +5,13 @@ Runs on SQLite and PostgreSQL (the ``session`` fixture)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mercantile
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from connectivity import imports
 from connectivity.demo import load_demo_indicators
@@ -31,9 +33,11 @@ from geo.areas import (
 from geo.models import Area
 from hub.audit import AuditEntry
 from hub.auth import Role
+from hub.db import make_engine
 from hub.errors import PermissionDenied
 from initiatives.queries import published_reach
 from tests.factories import make_principal
+from wiring import app
 
 
 @pytest.fixture
@@ -318,3 +322,75 @@ def test_demo_indicators_are_labelled_and_never_overwrite(areas: Session) -> Non
     gaps = area_gaps(session=areas, level="district", initiatives=published_reach(areas))
     assert {g.data_status.value for g in gaps} == {"demo"}
     assert all(g.known for g in gaps)
+
+
+# --- hardening (issue 13): hostile files are one clear error, nothing written ------------
+
+cli = CliRunner()
+LONG_CELL = "y" * 200_000
+
+
+@pytest.fixture
+def cli_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setenv("HUB_DEFAULT_LANGUAGE", "en")
+    return url
+
+
+def refused(args: list[str]) -> str:
+    result = cli.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"area_code,indicator,value,source,year\nPT-11,offline,0.2,{LONG_CELL},2021\n",
+        "area_code,indicator,value,source,year\n" + "P" * 5000 + ",offline,0.2,INE,2021\n",
+    ],
+)
+def test_cli_indicators_with_a_huge_cell_or_code(
+    cli_url: str, tmp_path: Path, content: str
+) -> None:
+    source = tmp_path / "ind.csv"
+    source.write_text(content, encoding="utf-8")
+    refused(["import-indicators", str(source)])
+    with Session(make_engine(cli_url)) as session:
+        assert session.exec(select(IndicatorValue)).all() == []
+
+
+def test_cli_ookla_with_a_huge_cell(cli_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "tiles.csv"
+    source.write_text(f"quadkey,avg_d_kbps,tests\n{LONG_CELL},1000,3\n", encoding="utf-8")
+    assert "cannot be read" in refused(["import-ookla", str(source), "--year", "2021"])
+
+
+RING = [[-9.2, 38.7], [-9.1, 38.7], [-9.1, 38.8], [-9.2, 38.8], [-9.2, 38.7]]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"type": "FeatureCollection", "features": "abc"}',
+        '{"type": "FeatureCollection", "features": 7}',
+        json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": ["DICO", "1106"], "geometry": None}]}),
+        json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"DICO": "9" * 5000, "Concelho": "X"},
+             "geometry": {"type": "Polygon", "coordinates": [RING]}}]}),
+        '{"type": "FeatureCollection", "features": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
+)  # fmt: skip
+def test_cli_boundaries_with_a_malformed_geojson(
+    cli_url: str, tmp_path: Path, document: str
+) -> None:
+    source = tmp_path / "bad.geojson"
+    source.write_text(document, encoding="utf-8")
+    refused(["import-boundaries", str(source), "--level", "municipality",
+             "--code-field", "DICO", "--name-field", "Concelho"])  # fmt: skip
+    with Session(make_engine(cli_url)) as session:
+        assert all(len(a.code) <= 32 for a in session.exec(select(Area)).all())
