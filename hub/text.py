@@ -27,3 +27,16 @@ def fold(*parts: str) -> str:
     """Lower case, accents and control characters removed: 'Saúde' and 'saude' match."""
     text = " ".join(p for p in parts if p)
     return _ACCENTS_AND_CONTROLS.sub("", unicodedata.normalize("NFKD", text)).lower()
+
+
+def fold_ascii(text: str) -> str:
+    """Lower case, accents removed, every other non-ASCII sign dropped; ASCII kept as is.
+
+    The overlap engine's tokeniser (initiatives.overlap_index) needs this second fold:
+    its words are ``[a-z0-9]`` runs found by one ``str.translate`` over ASCII, and it
+    joins a batch of texts with NUL as the separator, which ``fold`` removes as a
+    control character. Letters compare the same under both folds ("Saúde" -> "saude").
+    """
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()

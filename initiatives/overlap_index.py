@@ -22,6 +22,17 @@ Python string per key per record: that loop was most of the build time at 100k.
 
 ``OverlapIndex`` supports adding and replacing records one at a time (a saved
 initiative) and checking one draft against everything in a few milliseconds.
+
+Why one module of some 1,300 lines: the stages share private numpy layouts (word ids,
+integer area ids, int64 blocking keys, the feature matrices) that would otherwise have
+to become public API between files, and the speed figures in docs/overlaps.md depend
+on them staying in step. Each stage is its own section and class: text folding and
+stems (``StemVocabulary``, folding by ``hub.text.fold_ascii``), records
+(``OverlapRecord``), comparison levels and weights (``PairScore``), areas
+(``AreaTree``, ``AreaCodes``), blocking keys, the index and its top-k join and scoring
+(``OverlapIndex``), and clusters at the end. Nothing here reads the database or the
+settings: ``initiatives.overlap`` builds the records and the ``AreaTree`` (with the
+country from ``geo.areas.country_code()``).
 """
 
 from __future__ import annotations
@@ -29,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import unicodedata
 from collections import ChainMap, Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +53,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from hub.i18n import _
+from hub.text import fold_ascii
 
 # --- text --------------------------------------------------------------------------------
 
@@ -65,17 +76,10 @@ STOP_WORDS = frozenset(
 )
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed ("Saúde" -> "saude"); other non-ASCII signs dropped."""
-    if text.isascii():
-        return text.lower()
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-
-
 def stems(text: str, ignore: frozenset[str] = STOP_WORDS) -> list[str]:
     """Folded words without stop words, cut to a short stem (one text; ``StemVocabulary``
     does the same for a batch of texts at once)."""
-    return [w[:STEM_LENGTH] for w in _WORD.findall(fold(text)) if w not in ignore]
+    return [w[:STEM_LENGTH] for w in _WORD.findall(fold_ascii(text)) if w not in ignore]
 
 
 # A batch of texts is joined around a separator word, folded, every other sign turned into
@@ -112,7 +116,7 @@ class StemVocabulary:
     with every draft checked."""
 
     def __init__(self, place_names: Iterable[str] = ()) -> None:
-        words = {w for name in place_names for w in _WORD.findall(fold(name))}
+        words = {w for name in place_names for w in _WORD.findall(fold_ascii(name))}
         self.ignore = STOP_WORDS | words
         self.stems: dict[str, int] = {}
         self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD}
@@ -163,7 +167,7 @@ class StemVocabulary:
         hashes = np.zeros(len(texts), dtype=np.int64)
         for start in range(0, len(texts), TEXT_BATCH):
             batch = texts[start : start + TEXT_BATCH]
-            tokens = fold(_joined(batch)).translate(_SPACE_OUT).split()
+            tokens = fold_ascii(_joined(batch)).translate(_SPACE_OUT).split()
             ids, stem_of = self._word_ids(tokens, grow)
             separator = ids == _SEPARATOR_WORD
             text = np.cumsum(separator)[~separator]  # the text each word belongs to
@@ -313,7 +317,7 @@ class AreaTree:
     """Area code -> parent code (None for the country), from geo.areas."""
 
     parents: Mapping[str, str | None]
-    country: str = "PT"
+    country: str  # the country's code (geo.areas.country_code(); the engine reads no settings)
     names: Mapping[str, str] = field(default_factory=dict)
 
     def level(self, code: str) -> str:
