@@ -15,7 +15,7 @@ from collections import defaultdict
 from sqlmodel import Session, select
 
 from connectivity.gaps import NEED_INDICATORS, POPULATION_INDICATOR
-from connectivity.imports import ImportReport, IndicatorRow, save_indicator_values
+from connectivity.imports import ImportReport, IndicatorRow, save_indicator_values, system_principal
 from connectivity.models import IndicatorValue
 from geo.areas import areas_by_level
 from hub.auth import Principal
@@ -64,8 +64,6 @@ def demo_rows(*, session: Session) -> list[IndicatorRow]:
 
 def load_demo_indicators(*, session: Session, actor: Principal | None = None) -> int:
     """Add the demo values where an area has none; returns how many were added."""
-    from connectivity.imports import system_principal
-
     taken = {(v.area_code, v.indicator) for v in session.exec(select(IndicatorValue)).all()}
     rows = [r for r in demo_rows(session=session) if (r.area_code, r.indicator) not in taken]
     if not rows:

@@ -27,7 +27,7 @@ from folium.plugins import FastMarkerCluster
 from folium.utilities import JsCode
 from shapely.geometry import Point, shape
 
-from connectivity.gaps import GAP_CLASS_LABELS, AreaGap, GapClass, InitiativeReach
+from connectivity.gaps import GAP_CLASS_LABELS, AreaGap, GapClass, InitiativeReach, target_rows
 from hub.i18n import _
 
 STATIC_BASE = "/app/static/vendor"
@@ -437,8 +437,6 @@ def targets_geojson(
     geometries: Mapping[str, Mapping[str, Any]],
 ) -> str:
     """The ranked list as GeoJSON: polygons where known, else the area's point."""
-    from connectivity.gaps import target_rows
-
     gaps = list(gaps)
     features = []
     for gap, row in zip(gaps, target_rows(gaps), strict=True):

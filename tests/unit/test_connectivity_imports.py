@@ -18,6 +18,7 @@ from connectivity.demo import load_demo_indicators
 from connectivity.gaps import area_gaps
 from connectivity.imports import (
     ImportRejected,
+    boundaries,
     import_boundaries,
     import_indicators,
     import_ookla_tiles,
@@ -300,7 +301,7 @@ def test_bad_boundaries_are_refused_whole(areas: Session, data: bytes, expected:
 
 
 def test_huge_geometry_is_refused(areas: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imports, "MAX_FEATURE_VERTICES", 4)
+    monkeypatch.setattr(boundaries, "MAX_FEATURE_VERTICES", 4)
     with pytest.raises(ImportRejected, match="too large"):
         import_boundaries(session=areas, actor=make_principal(areas), level="municipality",
                           data=collection(feature("0101", "Águeda", square(-8.5, 40.5))),
