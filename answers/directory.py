@@ -161,7 +161,12 @@ def create_measure(*, session: Session, actor: Principal | None, draft: MeasureD
     session.flush()
     _link_initiatives(session, measure.id or 0, ids)
     return save_record(
-        session, actor=actor, record=measure, action="create", entity_type="measure", before=None
+        session=session,
+        actor=actor,
+        record=measure,
+        action="create",
+        entity_type="measure",
+        before=None,
     )
 
 
@@ -182,11 +187,11 @@ def update_measure(
     }
     # The side-table rewrite flushes the measure with it: a lost race on either is a
     # stale record, so the whole mutation is guarded, not just the final flush.
-    with stale_guard(session, measure):
+    with stale_guard(session=session, record=measure):
         _apply_measure(measure, draft)
         _link_initiatives(session, measure_id, ids)
         return save_record(
-            session,
+            session=session,
             actor=actor,
             record=measure,
             action="update",
@@ -329,7 +334,12 @@ def create_contact(*, session: Session, actor: Principal | None, draft: ContactD
     session.add(contact)
     session.flush()
     return save_record(
-        session, actor=actor, record=contact, action="create", entity_type="contact", before=None
+        session=session,
+        actor=actor,
+        record=contact,
+        action="create",
+        entity_type="contact",
+        before=None,
     )
 
 
@@ -349,7 +359,12 @@ def update_contact(
     for name, value in cleaned.model_dump().items():
         setattr(contact, name, value)
     return save_record(
-        session, actor=actor, record=contact, action="update", entity_type="contact", before=before
+        session=session,
+        actor=actor,
+        record=contact,
+        action="update",
+        entity_type="contact",
+        before=before,
     )
 
 

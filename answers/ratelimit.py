@@ -53,7 +53,7 @@ USEFUL_PER_QUESTION = Limit(capacity=1, per_hour=1 / 24)
 
 
 def take(
-    session: Session, key: str, limit: Limit, *, now: float | None = None, cost: float = 1.0
+    *, session: Session, key: str, limit: Limit, now: float | None = None, cost: float = 1.0
 ) -> bool:
     """Spend ``cost`` tokens from bucket ``key`` if it has them; True if allowed.
 
@@ -84,14 +84,14 @@ def take(
 
 
 def take_all(
-    session: Session, buckets: list[tuple[str, Limit]], *, now: float | None = None
+    *, session: Session, buckets: list[tuple[str, Limit]], now: float | None = None
 ) -> bool:
     """Spend one token from each bucket, in order; stop at the first that is empty
     (so a refused client does not also drain the global bucket)."""
-    return all(take(session, key, limit, now=now) for key, limit in buckets)
+    return all(take(session=session, key=key, limit=limit, now=now) for key, limit in buckets)
 
 
-def forget_old_buckets(session: Session, *, now: float | None = None) -> None:
+def forget_old_buckets(*, session: Session, now: float | None = None) -> None:
     now = time.time() if now is None else now
     session.execute(
         delete(RateBucket)

@@ -86,8 +86,10 @@ def ask_question(
     """
     per_client, overall = question_limits()
     key = client_key(client)
-    allowed = take_all(session, [(f"ask:{key}", per_client), (f"ask:{GLOBAL}", overall)], now=now)
-    forget_old_buckets(session, now=now)
+    allowed = take_all(
+        session=session, buckets=[(f"ask:{key}", per_client), (f"ask:{GLOBAL}", overall)], now=now
+    )
+    forget_old_buckets(session=session, now=now)
     session.commit()
     if not allowed:
         raise RateLimited(
@@ -127,8 +129,8 @@ def mark_useful(
         raise NotFound(_("That answer is not published."))
     key = client_key(client)
     allowed = take_all(
-        session,
-        [
+        session=session,
+        buckets=[
             (f"useful:{key}:{question_id}", USEFUL_PER_QUESTION),
             (f"useful:{key}", USEFUL_PER_CLIENT),
             (f"useful:{GLOBAL}", USEFUL_OVERALL),
@@ -302,7 +304,7 @@ def _save(
 ) -> Question:
     question.search_text = _search_text(question)
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=question,
         action=action,
@@ -499,7 +501,7 @@ def merge_question(
     # Counters and links move with SQL updates: no version bump on the target, so a
     # colleague editing its answer is not interrupted by a merge. The updates flush the
     # question first, so a lost race surfaces here: the guard covers them.
-    with stale_guard(session, question):
+    with stale_guard(session=session, record=question):
         session.execute(
             update(Question)
             .where(col(Question.id) == into_id)

@@ -168,7 +168,7 @@ def register(app: typer.Typer, friendly_errors: Callable[[Any], Any]) -> None:
             gaps = area_gaps(
                 session=session,
                 level=level,
-                initiatives=published_reach(session),
+                initiatives=published_reach(session=session),
                 weights=parse_weights(weights),
             )
         try:

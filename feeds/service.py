@@ -176,7 +176,7 @@ def update_source(
             state.etag = state.last_modified = state.moved_to = ""
             state.next_poll_at = None
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=source,
         action="update",
@@ -200,7 +200,7 @@ def set_source_enabled(
     before = snapshot(source)
     source.enabled = enabled
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=source,
         action="enable" if enabled else "disable",
@@ -394,7 +394,7 @@ def _change_item(
     for name, value in changes.items():
         setattr(item, name, value)
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=item,
         action=action,

@@ -69,7 +69,7 @@ def _lost_race(err: DBAPIError) -> bool:
 
 
 @contextmanager
-def stale_guard(session: Session, record: Any) -> Iterator[None]:
+def stale_guard(*, session: Session, record: Any) -> Iterator[None]:
     """Turn a lost race on ``record`` (a version mismatch, or on PostgreSQL a deadlock or
     serialization failure) into ``StaleRecord`` naming who saved first; the session is
     rolled back, so nothing of the losing save is written."""
@@ -93,8 +93,8 @@ def stamp(record: Any, actor: Principal | None) -> None:
 
 
 def save_record(
-    session: Session,
     *,
+    session: Session,
     actor: Principal | None,
     record: R,
     action: str,
@@ -113,7 +113,7 @@ def save_record(
     caller that saves several records in one transaction.
     """
     stamp(record, actor)
-    with stale_guard(session, record):
+    with stale_guard(session=session, record=record):
         session.flush()
     if on_flushed is not None:
         on_flushed(record)

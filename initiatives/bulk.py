@@ -62,7 +62,7 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def initiatives_by_code(session: Session, codes: Iterable[str]) -> dict[str, Initiative]:
+def initiatives_by_code(*, session: Session, codes: Iterable[str]) -> dict[str, Initiative]:
     wanted = sorted(set(codes))
     found: dict[str, Initiative] = {}
     for part in chunks(wanted):
@@ -71,7 +71,7 @@ def initiatives_by_code(session: Session, codes: Iterable[str]) -> dict[str, Ini
     return found
 
 
-def drafts_of(session: Session, initiatives: Sequence[Initiative]) -> dict[int, InitiativeDraft]:
+def drafts_of(*, session: Session, initiatives: Sequence[Initiative]) -> dict[int, InitiativeDraft]:
     """``service.draft_of`` for many initiatives: one query per side table and chunk."""
     ids = [i.id for i in initiatives if i.id is not None]
     areas: dict[int, list[str]] = defaultdict(list)
@@ -156,7 +156,7 @@ class _Plan:
 
 
 def write_many(
-    session: Session, *, actor: Principal, items: Sequence[BulkItem], submit: bool = False
+    *, session: Session, actor: Principal, items: Sequence[BulkItem], submit: bool = False
 ) -> list[BulkResult]:
     """Create or update every item in the session's transaction (flushed, not committed).
 
@@ -222,7 +222,9 @@ def write_many(
             )
         except IntegrityError:
             session.rollback()
-            taken = sorted(initiatives_by_code(session, [row["code"] for row in new_rows]))
+            taken = sorted(
+                initiatives_by_code(session=session, codes=[row["code"] for row in new_rows])
+            )
             if not taken:
                 raise
             raise InvalidInput(
@@ -244,7 +246,7 @@ def write_many(
             )
             applied.append((initiative_id, draft))
     if updated:
-        with stale_guard(session, updated[0][0]):
+        with stale_guard(session=session, record=updated[0][0]):
             session.flush()  # the updates, each checked against its version
     for initiative, plan, content, before, summary in updated:
         assert initiative.id is not None

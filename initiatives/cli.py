@@ -126,8 +126,8 @@ def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) 
         engine = make_engine()
         prepare_database(engine)
         with session_scope(engine) as session:
-            tree = area_tree(session)
-            against = registry_records(session)[0] if against_registry else []
+            tree = area_tree(session=session)
+            against = registry_records(session=session)[0] if against_registry else []
         pairs = batch_overlaps(
             records,
             tree=tree,

@@ -78,7 +78,7 @@ def load_demo_initiatives(*, session: Session) -> int:
     for row in json.loads(DEMO_FILE.read_text(encoding="utf-8")):
         if row["code"] in existing:
             continue
-        draft = validate_draft(session, _draft(row, organisations))
+        draft = validate_draft(session=session, draft=_draft(row, organisations))
         state = ReviewState(row["state"])
         now = utcnow()
         initiative = Initiative(
@@ -92,9 +92,9 @@ def load_demo_initiatives(*, session: Session) -> int:
             published_at=now if state is ReviewState.PUBLISHED else None,
             updated_by="demo loader",
         )
-        apply_draft(session, initiative, draft)
+        apply_draft(session=session, initiative=initiative, draft=draft)
         save_initiative(
-            session,
+            session=session,
             actor=None,
             initiative=initiative,
             action="create",

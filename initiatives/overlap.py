@@ -93,7 +93,7 @@ def top_k() -> int:
 # --- records from the database -----------------------------------------------------------
 
 
-def area_tree(session: Session) -> AreaTree:
+def area_tree(*, session: Session) -> AreaTree:
     return AreaTree(
         parents=area_hierarchy(session=session),
         country=country_code(),
@@ -155,8 +155,8 @@ def _chunks(values: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
 
 
 def registry_records(
-    session: Session,
     *,
+    session: Session,
     since: datetime | None = None,
     above_id: int | None = None,
     ids: Sequence[int] | None = None,
@@ -243,7 +243,7 @@ def _watermark(session: Session) -> tuple[int, datetime | None]:
     return int(highest or 0), latest
 
 
-def registry_index(session: Session) -> OverlapIndex:
+def registry_index(*, session: Session) -> OverlapIndex:
     """The index of this session's database, brought up to date with the database."""
     key = _database_key(session)
     mark = _watermark(session)
@@ -253,10 +253,10 @@ def registry_index(session: Session) -> OverlapIndex:
             _CACHE.move_to_end(key)
     if entry is None:
         stamps = _stamps(session, mark)  # before the records: a row changed between is re-read
-        records, _gone = registry_records(session)
+        records, _gone = registry_records(session=session)
         entry = _Entry(
             index=OverlapIndex.build(
-                records, area_tree(session), top_k=top_k(), keep_fingerprints=True
+                records, area_tree(session=session), top_k=top_k(), keep_fingerprints=True
             ),
             watermark=mark,
             recent=stamps,
@@ -277,15 +277,15 @@ def _catch_up(session: Session, entry: _Entry, mark: tuple[int, datetime | None]
         return
     if entry.index.churn > REFIT_CHURN:
         stamps = _stamps(session, mark)
-        records, _gone = registry_records(session)
+        records, _gone = registry_records(session=session)
         entry.index = OverlapIndex.build(
-            records, area_tree(session), top_k=top_k(), keep_fingerprints=True
+            records, area_tree(session=session), top_k=top_k(), keep_fingerprints=True
         )
     else:
         # Every row of the old margin or newer; re-read those whose stamp is new to us.
         stamps = _stamps(session, entry.watermark)
         changed = [i for i, stamp in stamps.items() if entry.recent.get(i) != stamp]
-        records, gone = registry_records(session, ids=changed)
+        records, gone = registry_records(session=session, ids=changed)
         entry.index.remove(gone)
         entry.index.upsert(records)
     entry.recent = stamps
@@ -293,7 +293,7 @@ def _catch_up(session: Session, entry: _Entry, mark: tuple[int, datetime | None]
     entry.pairs.clear()
 
 
-def refresh_loaded_index(session: Session) -> None:
+def refresh_loaded_index(*, session: Session) -> None:
     """After a save: bring this database's index up to date, if this process holds one.
 
     Called after a staff decision's commit. The index is a cache: a failure here
@@ -345,7 +345,7 @@ def find_overlaps(
     left out while neither record has changed materially since."""
     require_staff(actor)
     cut = threshold() if min_score is None else min_score
-    index = registry_index(session)
+    index = registry_index(session=session)
     key = _database_key(session)
     entry = _CACHE.get(key)
     cache_key = (index.generation, cut)
@@ -387,7 +387,7 @@ def _still_valid(index: OverlapIndex, decision: OverlapDecision) -> bool:
     )
 
 
-def initiative_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
+def initiative_titles(*, session: Session, ids: Iterable[int]) -> dict[int, str]:
     """ "CODE · title" of each initiative, for lists of pairs."""
     wanted = sorted(ids)
     titles: dict[int, str] = {}
@@ -416,7 +416,7 @@ def score_pair(
     require_staff(actor)
     first, second = _load_pair(session, initiative_a_id, initiative_b_id)
     record_a, record_b = _records(session, [first, second])
-    index = registry_index(session)
+    index = registry_index(session=session)
     position = index.position.get(record_b.key)
     if position is None:
         index.upsert([record_b])
@@ -493,13 +493,13 @@ def decide_pair(
         kept, merged = (first, second) if keep_id == a else (second, first)
         if merged.review_state is ReviewState.WITHDRAWN:
             raise InvalidInput(_("That initiative was already withdrawn."))
-        merged_before = full_snapshot(session, merged)
+        merged_before = full_snapshot(session=session, initiative=merged)
         workflow.withdraw(
             merged,
             note=_("Merged into {code} by the coordination office.").format(code=kept.code),
         )
         save_initiative(
-            session,
+            session=session,
             actor=actor,
             initiative=merged,
             action="merge",
@@ -512,7 +512,7 @@ def decide_pair(
     elif decision is Decision.JOINT:
         _link(session, actor, first, second, LinkKind.JOINT)
     session.commit()
-    refresh_loaded_index(session)
+    refresh_loaded_index(session=session)
     return row
 
 
@@ -606,7 +606,7 @@ def similar_to_draft(
         raise PermissionDenied(_("Please sign in first."))
     if not draft.title.strip() and not draft.description.strip():
         return []
-    index = registry_index(session)
+    index = registry_index(session=session)
     record = record_of_draft(draft, key=str(exclude_id) if exclude_id else "draft")
     positions = index.query(record, limit=max(limit * 4, 20))
     visible = [
@@ -676,7 +676,9 @@ def note_overlap_response(
     named; any other id is refused exactly as one that does not exist, so the answer
     tells nothing about records the partner was never shown."""
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    actor = require_lead(session, actor, initiative, "answer overlap warning")
+    actor = require_lead(
+        session=session, actor=actor, initiative=initiative, action="answer overlap warning"
+    )
     note = strip_controls(note, multiline=True).strip()[:2000]
     others: list[Initiative] = []
     for other_id in dict.fromkeys([*shown_ids, *related_ids]):
@@ -684,7 +686,8 @@ def note_overlap_response(
             continue
         other = session.get(Initiative, other_id)
         if other is None or not (
-            other.review_state is ReviewState.PUBLISHED or can_see(session, actor, other)
+            other.review_state is ReviewState.PUBLISHED
+            or can_see(session=session, actor=actor, initiative=other)
         ):
             raise NotFound(_("That initiative does not exist."))
         others.append(other)
@@ -751,7 +754,7 @@ def coverage(*, session: Session, actor: Principal | None) -> Coverage:
     """How many live initiatives act per category and district (municipalities count for
     their district; national initiatives in the country column)."""
     require_staff(actor)
-    tree = area_tree(session)
+    tree = area_tree(session=session)
     rows = session.exec(
         select(Initiative.id, Initiative.category, InitiativeArea.area_code)
         .join(InitiativeArea, col(InitiativeArea.initiative_id) == Initiative.id)

@@ -343,10 +343,10 @@ def list_public(
         .limit(limit)
         .offset(offset)
     ).all()
-    return public_shapes(session, list(initiatives)), total
+    return public_shapes(session=session, initiatives=list(initiatives)), total
 
 
-def public_shapes(session: Session, initiatives: list[Initiative]) -> list[InitiativePublic]:
+def public_shapes(*, session: Session, initiatives: list[Initiative]) -> list[InitiativePublic]:
     """Build public shapes for many initiatives with one query per side table."""
     ids = [i.id for i in initiatives]
     if not ids:
@@ -418,7 +418,7 @@ class PublishedReach:
     people_targeted: int | None
 
 
-def published_reach(session: Session) -> list[PublishedReach]:
+def published_reach(*, session: Session) -> list[PublishedReach]:
     """Published initiatives as the connectivity gap score reads them."""
     rows, _total = list_public(session=session, limit=1_000_000)
     return [
@@ -472,7 +472,7 @@ def form_choices(*, session: Session, language: str) -> FormChoices:
     )
 
 
-def related_for_export(session: Session) -> dict[int, list[str]]:
+def related_for_export(*, session: Session) -> dict[int, list[str]]:
     """Initiative id -> codes of the initiatives of the same joint effort (IATI
     related-activity type 4), in both directions."""
     rows = session.exec(select(InitiativeLink).where(InitiativeLink.kind == LinkKind.JOINT)).all()

@@ -87,7 +87,7 @@ def draft_from_parts(
     )
 
 
-def draft_of(session: Session, initiative: Initiative) -> InitiativeDraft:
+def draft_of(*, session: Session, initiative: Initiative) -> InitiativeDraft:
     """The initiative's current content in draft shape (what a form shows)."""
     initiative_id = initiative.id
 
@@ -120,7 +120,7 @@ def changed_draft_fields(before: InitiativeDraft, after: InitiativeDraft) -> lis
     return [field for field in new if old.get(field) != new.get(field)]
 
 
-def organisation_name(session: Session, organisation_id: int | None) -> str:
+def organisation_name(*, session: Session, organisation_id: int | None) -> str:
     organisation = session.get(Organisation, organisation_id) if organisation_id else None
     return organisation.name if organisation else ""
 
@@ -130,9 +130,9 @@ def audit_snapshot(initiative: Initiative, draft: InitiativeDraft) -> dict[str, 
     return {**snapshot(initiative), **draft_json(draft)}
 
 
-def full_snapshot(session: Session, initiative: Initiative) -> dict[str, Any]:
+def full_snapshot(*, session: Session, initiative: Initiative) -> dict[str, Any]:
     """``audit_snapshot`` of the record as it is in the session now."""
-    return audit_snapshot(initiative, draft_of(session, initiative))
+    return audit_snapshot(initiative, draft_of(session=session, initiative=initiative))
 
 
 # --- writing a draft -------------------------------------------------------------------
@@ -187,11 +187,11 @@ def code_taken_error(code: str) -> InvalidInput:
     )
 
 
-def code_taken(session: Session, code: str) -> bool:
+def code_taken(*, session: Session, code: str) -> bool:
     return session.exec(select(Initiative.id).where(Initiative.code == code)).first() is not None
 
 
-def insert_row(session: Session, initiative: Initiative) -> None:
+def insert_row(*, session: Session, initiative: Initiative) -> None:
     """INSERT a new row (flushed, so side rows can name its id).
 
     A code another save took meanwhile (a concurrent create, an import) raises
@@ -202,16 +202,16 @@ def insert_row(session: Session, initiative: Initiative) -> None:
         session.flush()
     except IntegrityError:
         session.rollback()
-        if code_taken(session, code):
+        if code_taken(session=session, code=code):
             raise code_taken_error(code) from None
         raise
 
 
 def apply_draft(
+    *,
     session: Session,
     initiative: Initiative,
     draft: InitiativeDraft,
-    *,
     country: str | None = None,
 ) -> None:
     """Write ``draft`` onto the row and its side tables (the caller saves)."""
@@ -219,10 +219,12 @@ def apply_draft(
         initiative,
         draft,
         country_code=country or country_code(),
-        organisation_name=organisation_name(session, draft.lead_organisation_id),
+        organisation_name=organisation_name(
+            session=session, organisation_id=draft.lead_organisation_id
+        ),
     )
     if initiative.id is None:
-        insert_row(session, initiative)
+        insert_row(session=session, initiative=initiative)
     initiative_id = initiative.id
     assert initiative_id is not None
     for table in SIDE_TABLES:
@@ -236,7 +238,7 @@ def apply_draft(
     )
 
 
-def next_code(session: Session) -> str:
+def next_code(*, session: Session) -> str:
     """A free generated code: INI- and the next id, or the next number not yet taken."""
     start = int(session.exec(select(func.max(Initiative.id))).one() or 0) + 1
     while True:
@@ -292,7 +294,7 @@ def version_row(
 
 
 def record_version(
-    session: Session, actor: Principal | None, initiative: Initiative, action: str
+    *, session: Session, actor: Principal | None, initiative: Initiative, action: str
 ) -> None:
     """Add the next history entry of ``initiative`` (its content as it is now)."""
     assert initiative.id is not None
@@ -304,7 +306,7 @@ def record_version(
     session.add(
         version_row(
             initiative,
-            draft_of(session, initiative),
+            draft_of(session=session, initiative=initiative),
             number=int(number) + 1,
             action=action,
             actor=actor,
@@ -313,8 +315,8 @@ def record_version(
 
 
 def save_initiative(
-    session: Session,
     *,
+    session: Session,
     actor: Principal | None,
     initiative: Initiative,
     action: str,
@@ -326,14 +328,16 @@ def save_initiative(
     """The save sequence of ``hub.records.save_record``, with a version row on flush
     (its action is ``version_action`` when the history names the step otherwise)."""
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=initiative,
         action=action,
         entity_type="initiative",
         before=before,
         summary=summary,
-        snapshot_of=lambda record: full_snapshot(session, record),
-        on_flushed=lambda record: record_version(session, actor, record, version_action or action),
+        snapshot_of=lambda record: full_snapshot(session=session, initiative=record),
+        on_flushed=lambda record: record_version(
+            session=session, actor=actor, initiative=record, action=version_action or action
+        ),
         commit=commit,
     )

@@ -72,7 +72,7 @@ def _deny(
 
 
 def require_lead(
-    session: Session, actor: Principal | None, initiative: Initiative, action: str
+    *, session: Session, actor: Principal | None, initiative: Initiative, action: str
 ) -> Principal:
     if actor is None:
         raise PermissionDenied(_("Please sign in first."))
@@ -81,7 +81,7 @@ def require_lead(
     raise _deny(session, actor, initiative.id, action)
 
 
-def can_see(session: Session, actor: Principal | None, initiative: Initiative) -> bool:
+def can_see(*, session: Session, actor: Principal | None, initiative: Initiative) -> bool:
     if actor is None:
         return initiative.review_state is ReviewState.PUBLISHED
     if actor.is_staff or actor.organisation_id == initiative.lead_organisation_id:
@@ -101,7 +101,7 @@ def get_initiative(*, session: Session, actor: Principal | None, initiative_id: 
     initiative = session.get(Initiative, initiative_id, populate_existing=True)
     if initiative is None:
         raise NotFound(_("That initiative does not exist."))
-    if not can_see(session, actor, initiative):
+    if not can_see(session=session, actor=actor, initiative=initiative):
         raise _deny(session, actor, initiative_id, "view")
     return initiative
 
@@ -117,13 +117,13 @@ def create_initiative(
         raise PermissionDenied(_("Please sign in first."))
     if not actor.is_staff and draft.lead_organisation_id != actor.organisation_id:
         raise _deny(session, actor, None, "create for another organisation")
-    draft = validate_draft(session, draft)
-    if draft.code and code_taken(session, draft.code):
+    draft = validate_draft(session=session, draft=draft)
+    if draft.code and code_taken(session=session, code=draft.code):
         raise code_taken_error(draft.code)
     for attempt in range(CODE_ATTEMPTS):
         now = utcnow()
         initiative = Initiative(
-            code=draft.code or next_code(session),
+            code=draft.code or next_code(session=session),
             title=draft.title,
             lead_organisation_id=draft.lead_organisation_id or 0,
             category=draft.category,
@@ -133,9 +133,9 @@ def create_initiative(
             updated_by=actor.label,
         )
         try:
-            apply_draft(session, initiative, draft)
+            apply_draft(session=session, initiative=initiative, draft=draft)
             return save_initiative(
-                session,
+                session=session,
                 actor=actor,
                 initiative=initiative,
                 action="submit" if submit else "create",
@@ -159,22 +159,24 @@ def update_initiative(
     """Save an edit. A partner's edit of a published initiative waits for review while the
     published version stays live; staff edits apply at once (initiatives.workflow)."""
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    actor = require_lead(session, actor, initiative, "update")
+    actor = require_lead(session=session, actor=actor, initiative=initiative, action="update")
     check_version(initiative, expected_version)
     plan = workflow.plan_edit(initiative.review_state, by_staff=actor.is_staff, submit=submit)
     if not actor.is_staff and draft.lead_organisation_id != initiative.lead_organisation_id:
         raise _deny(session, actor, initiative_id, "move to another organisation")
-    draft = validate_draft(session, draft.model_copy(update={"code": initiative.code}))
-    current = draft_of(session, initiative)
-    before = full_snapshot(session, initiative)
+    draft = validate_draft(
+        session=session, draft=draft.model_copy(update={"code": initiative.code})
+    )
+    current = draft_of(session=session, initiative=initiative)
+    before = full_snapshot(session=session, initiative=initiative)
     # The side-table rewrite flushes the row before the save does: guard it all, so a
     # lost race is "changed by X at T; reload" and nothing of this save is written.
-    with stale_guard(session, initiative):
+    with stale_guard(session=session, record=initiative):
         summary = workflow.mark_edit(initiative, plan, draft, current=current, now=utcnow())
         if plan.applies:
-            apply_draft(session, initiative, draft)
+            apply_draft(session=session, initiative=initiative, draft=draft)
         return save_initiative(
-            session,
+            session=session,
             actor=actor,
             initiative=initiative,
             action=plan.action,
@@ -188,9 +190,9 @@ def _changing(
 ) -> tuple[Initiative, dict[str, Any]]:
     """The record a lead partner (or staff) changes, checked, with its audit "before"."""
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
-    require_lead(session, actor, initiative, what)
+    require_lead(session=session, actor=actor, initiative=initiative, action=what)
     check_version(initiative, expected_version)
-    return initiative, full_snapshot(session, initiative)
+    return initiative, full_snapshot(session=session, initiative=initiative)
 
 
 def submit_initiative(
@@ -199,7 +201,7 @@ def submit_initiative(
     initiative, before = _changing(session, actor, initiative_id, expected_version, "submit")
     workflow.submit(initiative, now=utcnow())
     return save_initiative(
-        session, actor=actor, initiative=initiative, action="submit", before=before
+        session=session, actor=actor, initiative=initiative, action="submit", before=before
     )
 
 
@@ -214,7 +216,7 @@ def withdraw_initiative(
     initiative, before = _changing(session, actor, initiative_id, expected_version, "withdraw")
     workflow.withdraw(initiative)
     return save_initiative(
-        session,
+        session=session,
         actor=actor,
         initiative=initiative,
         action="withdraw",
@@ -239,7 +241,7 @@ def report_progress(
     initiative, before = _changing(
         session, actor, initiative_id, expected_version, "report progress"
     )
-    draft = draft_of(session, initiative).model_copy(
+    draft = draft_of(session=session, initiative=initiative).model_copy(
         update={
             "status": status,
             "people_reached": people_reached,
@@ -247,9 +249,9 @@ def report_progress(
             "actual_end": actual_end or initiative.actual_end,
         }
     )
-    workflow.report_progress(initiative, validate_draft(session, draft), now=utcnow())
+    workflow.report_progress(initiative, validate_draft(session=session, draft=draft), now=utcnow())
     return save_initiative(
-        session, actor=actor, initiative=initiative, action="report_progress", before=before
+        session=session, actor=actor, initiative=initiative, action="report_progress", before=before
     )
 
 
@@ -260,7 +262,7 @@ def confirm_initiative(
     initiative, before = _changing(session, actor, initiative_id, expected_version, "confirm")
     initiative.last_confirmed_at = utcnow()
     return save_initiative(
-        session, actor=actor, initiative=initiative, action="confirm", before=before
+        session=session, actor=actor, initiative=initiative, action="confirm", before=before
     )
 
 
@@ -276,11 +278,13 @@ def review_diff(
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
     if initiative.pending_changes is None:
         return []
-    draft = draft_of(session, initiative)
+    draft = draft_of(session=session, initiative=initiative)
     current = draft_json(draft)
     proposed = draft_json(
         workflow.approved_draft(
-            draft, initiative.pending_changes, workflow.proposal_base(session, initiative)
+            draft,
+            initiative.pending_changes,
+            workflow.proposal_base(session=session, initiative=initiative),
         )
     )
     return [
@@ -294,7 +298,7 @@ def _reviewing(
     require_staff(actor)
     initiative = get_initiative(session=session, actor=actor, initiative_id=initiative_id)
     check_version(initiative, expected_version)
-    return initiative, full_snapshot(session, initiative)
+    return initiative, full_snapshot(session=session, initiative=initiative)
 
 
 def approve(
@@ -302,12 +306,19 @@ def approve(
 ) -> Initiative:
     """Publish a submission, or apply a proposed edit of a published initiative."""
     initiative, before = _reviewing(session, actor, initiative_id, expected_version)
-    with stale_guard(session, initiative):
+    with stale_guard(session=session, record=initiative):
         action, content = workflow.approve(
-            session, initiative, current=draft_of(session, initiative), now=utcnow()
+            session=session,
+            initiative=initiative,
+            current=draft_of(session=session, initiative=initiative),
+            now=utcnow(),
         )
         if content is not None:
-            apply_draft(session, initiative, validate_draft(session, content))
+            apply_draft(
+                session=session,
+                initiative=initiative,
+                draft=validate_draft(session=session, draft=content),
+            )
         _notify(
             session,
             initiative,
@@ -315,7 +326,7 @@ def approve(
             _("'{title}' was approved and is published.").format(title=initiative.title),
         )
         return save_initiative(
-            session, actor=actor, initiative=initiative, action=action, before=before
+            session=session, actor=actor, initiative=initiative, action=action, before=before
         )
 
 
@@ -348,7 +359,7 @@ def send_back(
         ).format(title=initiative.title, reason=reason),
     )
     return save_initiative(
-        session,
+        session=session,
         actor=actor,
         initiative=initiative,
         action=action,

@@ -26,7 +26,7 @@ LINK_MAX = 500  # the column's length
 PEOPLE_MAX = 20_000_000  # more than the population: surely a typing slip
 
 
-def known_area_codes(session: Session) -> set[str]:
+def known_area_codes(*, session: Session) -> set[str]:
     """Every reference area code (geo.areas), the set ``validate_draft`` checks against."""
     return reference_area_codes(session=session)
 
@@ -41,9 +41,9 @@ def unique_values(values: Iterable[str]) -> list[str]:
 
 
 def validate_draft(
+    *,
     session: Session,
     draft: InitiativeDraft,
-    *,
     area_codes: set[str] | None = None,
     categories: set[str] | None = None,
     target_groups: set[str] | None = None,
@@ -116,7 +116,7 @@ def validate_draft(
             field="target_groups",
         )
     if area_codes is None:
-        area_codes = known_area_codes(session)
+        area_codes = known_area_codes(session=session)
     country = country_code().upper()
     areas = [a.upper() if a.upper().startswith(country) else a for a in unique_values(draft.areas)]
     unknown_areas = [a for a in areas if a not in area_codes]

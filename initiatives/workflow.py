@@ -128,7 +128,7 @@ def report_progress(initiative: Initiative, progress: InitiativeDraft, *, now: d
         }
 
 
-def proposal_base(session: Session, initiative: Initiative) -> dict[str, Any] | None:
+def proposal_base(*, session: Session, initiative: Initiative) -> dict[str, Any] | None:
     """The record's content when the waiting edit was proposed (its history entry)."""
     row = session.exec(
         select(InitiativeVersion)
@@ -157,14 +157,16 @@ def approved_draft(
 
 
 def approve(
-    session: Session, initiative: Initiative, *, current: InitiativeDraft, now: datetime
+    *, session: Session, initiative: Initiative, current: InitiativeDraft, now: datetime
 ) -> tuple[str, InitiativeDraft | None]:
     """Publish a submission, or accept a proposed edit. Returns the action and, for an
     edit, the content to write (the caller validates and writes it)."""
     content: InitiativeDraft | None = None
     if initiative.pending_changes is not None:
         content = approved_draft(
-            current, initiative.pending_changes, proposal_base(session, initiative)
+            current,
+            initiative.pending_changes,
+            proposal_base(session=session, initiative=initiative),
         )
         drop_proposal(initiative)
         action = "approve_edit"

@@ -115,7 +115,7 @@ with edit_tab:
     )
     with session_scope(engine) as session:
         initiative = get_initiative(session=session, actor=principal, initiative_id=picked)
-        current = draft_of(session, initiative)
+        current = draft_of(session=session, initiative=initiative)
     form_key = f"{EDIT_FORM}_{picked}"
     version = shown_version(form_key, initiative.version)
     if initiative.review_note and initiative.review_state in {

@@ -34,7 +34,7 @@ with session_scope(engine) as session:
     choices = form_choices(session=session, language=get_language())
     grid = coverage(session=session, actor=principal)
     titles = initiative_titles(
-        session, {i for p in pairs for i in (p.initiative_a_id, p.initiative_b_id)}
+        session=session, ids={i for p in pairs for i in (p.initiative_a_id, p.initiative_b_id)}
     )
 
 pairs_tab, groups_tab, coverage_tab = st.tabs([_("Pairs"), _("Groups"), _("Coverage")])
@@ -60,7 +60,10 @@ with pairs_tab:
         st.info(_("Why: {explanation}").format(explanation=md(pair.explanation)))
         with session_scope(engine) as session:
             first, second = (
-                draft_of(session, get_initiative(session=session, actor=principal, initiative_id=i))
+                draft_of(
+                    session=session,
+                    initiative=get_initiative(session=session, actor=principal, initiative_id=i),
+                )
                 for i in (pair.initiative_a_id, pair.initiative_b_id)
             )
             notes = notes_for_pair(

@@ -79,7 +79,7 @@ picked = st.selectbox(
 )
 with session_scope(engine) as session:
     initiative = get_initiative(session=session, actor=principal, initiative_id=picked)
-    current = draft_of(session, initiative)
+    current = draft_of(session=session, initiative=initiative)
     versions = history(session=session, actor=principal, initiative_id=picked)
 form_key = f"{EDIT_FORM}_{picked}"
 version = shown_version(form_key, initiative.version)

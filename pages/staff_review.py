@@ -62,7 +62,7 @@ picked = st.selectbox(
 )
 with session_scope(engine) as session:
     initiative = get_initiative(session=session, actor=principal, initiative_id=picked)
-    current = draft_of(session, initiative)
+    current = draft_of(session=session, initiative=initiative)
     diff = review_diff(session=session, actor=principal, initiative_id=picked)
 form_key = f"{DECISION_FORM}_{picked}"
 version = shown_version(form_key, initiative.version)

@@ -172,7 +172,7 @@ def principal_for_sso_email(*, session: Session, email: str) -> Principal | None
     return principal_for(account)
 
 
-def validate_account_draft(session: Session, draft: AccountDraft) -> AccountDraft:
+def validate_account_draft(*, session: Session, draft: AccountDraft) -> AccountDraft:
     email = normalise_email(draft.email)
     name = " ".join(draft.display_name.split())
     if not name:
@@ -219,7 +219,7 @@ def create_account(
 def _insert_account(
     *, session: Session, actor: Principal | None, draft: AccountDraft
 ) -> tuple[Account, str | None]:
-    draft = validate_account_draft(session, draft)
+    draft = validate_account_draft(session=session, draft=draft)
     if session.exec(select(Account.id).where(Account.email == draft.email)).first():
         raise InvalidInput(_("E-mail: an account with this address already exists."), field="email")
     temporary = None
@@ -281,7 +281,7 @@ def _commit_change(
     summary: str = "",
 ) -> Account:
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=account,
         action=action,
@@ -322,8 +322,8 @@ def update_account(
 ) -> Account:
     admin, account = _load_for_change(session, actor, account_id, expected_version)
     draft = validate_account_draft(
-        session,
-        AccountDraft(
+        session=session,
+        draft=AccountDraft(
             email=account.email,
             display_name=display_name,
             role=role,

@@ -118,7 +118,7 @@ def update_organisation(
     for field, value in draft.model_dump().items():
         setattr(organisation, field, value)
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=organisation,
         action="update",
@@ -142,7 +142,7 @@ def set_organisation_active(
     before = snapshot(organisation)
     organisation.active = active
     return save_record(
-        session,
+        session=session,
         actor=actor,
         record=organisation,
         action="activate" if active else "deactivate",

@@ -164,7 +164,7 @@ def gather(*, session: Session, query: PublicQuery, language: str) -> PortalCont
         stories_updated_at=max((s.first_seen_at for s in stories), default=None),
         initiatives=initiatives,
         initiatives_total=total,
-        initiatives_updated_at=latest_initiative_change(session),
+        initiatives_updated_at=latest_initiative_change(session=session),
         pages=pages,
         area_names=names,
         districts=districts,
@@ -172,11 +172,11 @@ def gather(*, session: Session, query: PublicQuery, language: str) -> PortalCont
         audiences=audiences,
         categories=term_labels(session=session, kind=VocabularyKind.CATEGORY, language=language),
         notices=notices,
-        **official_information(session, query),
+        **official_information(session=session, query=query),
     )
 
 
-def official_information(session: Session, query: PublicQuery) -> dict[str, Any]:
+def official_information(*, session: Session, query: PublicQuery) -> dict[str, Any]:
     """Contacts, answers by topic (most asked first) and measures in force by area."""
     answers = list_public_answers(session=session, text=query.answers_text, limit=ANSWERS_SHOWN)
     by_topic: dict[str, list[AnswerPublic]] = {}
@@ -193,7 +193,7 @@ def official_information(session: Session, query: PublicQuery) -> dict[str, Any]
     }
 
 
-def latest_initiative_change(session: Session) -> datetime | None:
+def latest_initiative_change(*, session: Session) -> datetime | None:
     return session.exec(
         select(func.max(Initiative.updated_at)).where(
             col(Initiative.review_state) == ReviewState.PUBLISHED
@@ -201,7 +201,7 @@ def latest_initiative_change(session: Session) -> datetime | None:
     ).one()
 
 
-def data_version(session: Session) -> str:
+def data_version(*, session: Session) -> str:
     """A cheap fingerprint of everything public: it changes whenever anything the public
     page shows may have changed (two indexed aggregate queries)."""
     initiatives = session.exec(select(func.count(), func.max(Initiative.updated_at))).one()

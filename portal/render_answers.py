@@ -20,7 +20,7 @@ ANSWERS_FILES = frozenset({"contacts.json", "contacts.csv", "answers.json", "mea
 EVERYTHING = 100_000
 
 
-def build_answers_file(session: Session, name: str, *, generated_at: datetime, demo: bool) -> bytes:
+def build_answers_file(*, session: Session, name: str, generated_at: datetime, demo: bool) -> bytes:
     if name == "contacts.csv":
         return contacts_csv(list_public_contacts(session=session))
     if name == "contacts.json":

@@ -94,7 +94,7 @@ def _build(
         if name == "initiatives.csv":
             return export_initiatives(session=session, actor=None, format=ExportFormat.HXL).data
         if name in ANSWERS_FILES:
-            return build_answers_file(session, name, generated_at=now, demo=demo)
+            return build_answers_file(session=session, name=name, generated_at=now, demo=demo)
         content = gather(session=session, query=query, language=language)
     if name == "feed.xml":
         return render_atom(content, base=base, generated_at=now)
@@ -121,7 +121,7 @@ class PublicCache:
         ttl = float(settings.get("HUB_PUBLIC_CACHE_SECONDS"))
         if monotonic() - self._checked_at >= ttl:
             with session_scope(self.engine) as session:
-                version = data_version(session)
+                version = data_version(session=session)
             with self._lock:
                 self._checked_at = monotonic()
                 if version != self._version:

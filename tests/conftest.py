@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from hub.db import make_engine, migrate
 from hub.i18n import set_language
+from tests.factories import World, make_world
 
 # A real SMTP server fixture (aiosmtpd on 127.0.0.1) for any test that sends mail.
 pytest_plugins = ["tests.smtp_server"]
@@ -164,3 +165,9 @@ def clean_hub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HUB_") and name != POSTGRES_ENV:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """The registry tests' common start: areas, staff, three organisations, partners."""
+    return make_world(session)

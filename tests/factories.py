@@ -7,6 +7,7 @@ services, so rules and audit hold), with every field overridable.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from answers.models import Question, QuestionDraft
 from answers.service import ask_question
 from feeds.models import FeedSource, FeedState, TrustTier
+from geo.areas import load_reference_areas
 from hub.auth import Principal, Role, hash_password
 from initiatives.models import Channel, Initiative, InitiativeDraft
 from initiatives.service import approve, create_initiative
@@ -154,3 +156,31 @@ def make_question(
     question = session.get(Question, question_id)
     assert question is not None
     return question
+
+
+@dataclass(frozen=True)
+class World:
+    """Reference areas, one staff member and three organisations with a partner user each:
+    the registry tests' common start (``world`` fixture in tests/conftest.py)."""
+
+    staff: Principal
+    own: Organisation  # "Operadora Móvel" (OPM): the partner's own organisation
+    other: Organisation  # "Escola Digital" (ED): an organisation the partner is not in
+    joint: Organisation  # "Operadora Sul": a third organisation, for participants and pairs
+    partner: Principal  # a partner user of ``own``
+    joint_partner: Principal  # a partner user of ``joint``
+
+
+def make_world(session: Session) -> World:
+    load_reference_areas(session=session)
+    own = make_organisation(session, name="Operadora Móvel", acronym="OPM")
+    other = make_organisation(session, name="Escola Digital", acronym="ED")
+    joint = make_organisation(session, name="Operadora Sul", acronym="OPS")
+    return World(
+        staff=make_principal(session, role=Role.STAFF),
+        own=own,
+        other=other,
+        joint=joint,
+        partner=make_principal(session, role=Role.PARTNER, organisation=own),
+        joint_partner=make_principal(session, role=Role.PARTNER, organisation=joint),
+    )

@@ -44,7 +44,7 @@ class GapData:
 def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) -> GapData:
     """Cached per database, weights and language (the labels are translated)."""
     with session_scope(get_engine()) as session:
-        initiatives: list[InitiativeReach] = list(published_reach(session))
+        initiatives: list[InitiativeReach] = list(published_reach(session=session))
         gaps = {
             level: area_gaps(
                 session=session, level=level, weights=dict(weights), initiatives=initiatives

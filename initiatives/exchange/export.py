@@ -50,7 +50,7 @@ def _export_rows(
     if not include_all:
         query = query.where(Initiative.review_state == ReviewState.PUBLISHED)
     initiatives = list(session.exec(query).all())
-    drafts = drafts_of(session, initiatives)
+    drafts = drafts_of(session=session, initiatives=initiatives)
     organisations = {o.id: o for o in session.exec(select(Organisation)).all() if o.id}
     return [ExportRow(i, drafts[i.id]) for i in initiatives if i.id is not None], organisations
 
@@ -178,7 +178,7 @@ def export_initiatives(
             rows=rows,
             organisations=organisations,
             full=include_all,
-            related=related if related is not None else joint_links(session),
+            related=related if related is not None else joint_links(session=session),
         )
     stamp = utcnow().strftime("%Y%m%d")
     scope = "all" if include_all else "public"

@@ -43,9 +43,9 @@ IATI_RELATED_CO_FUNDED = "4"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
-def joint_links(session: Session) -> dict[int, list[str]]:
+def joint_links(*, session: Session) -> dict[int, list[str]]:
     """Initiatives staff linked as one joint effort (issue 4: initiatives.overlap)."""
-    return related_for_export(session)
+    return related_for_export(session=session)
 
 
 def reporting_org_ref() -> str:

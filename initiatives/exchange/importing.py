@@ -163,7 +163,7 @@ class _Reference:
             },
             target_groups={t.code for t in groups},
             group_keys={_key(k): t.code for t in groups for k in (t.code, t.label_en, t.label_pt)},
-            area_codes=known_area_codes(session),
+            area_codes=known_area_codes(session=session),
             country=country_code(),
         )
 
@@ -334,8 +334,10 @@ def import_initiatives(
         )
     ref = _Reference.load(session)
     rows = [(number, _row_values(header, record)) for number, record in records]
-    existing = initiatives_by_code(session, (cell_text(v.get("id")) for _n, v in rows))
-    current = drafts_of(session, list(existing.values()))
+    existing = initiatives_by_code(
+        session=session, codes=(cell_text(v.get("id")) for _n, v in rows)
+    )
+    current = drafts_of(session=session, initiatives=list(existing.values()))
     defaults = InitiativeDraft(category=DEFAULT_CATEGORY, lead_organisation_id=organisation_id)
     items: list[BulkItem] = []
     denied: list[tuple[int, str, Initiative | None]] = []
@@ -394,8 +396,8 @@ def import_initiatives(
         if not problems:
             try:
                 draft = validate_draft(
-                    session,
-                    draft,
+                    session=session,
+                    draft=draft,
                     area_codes=ref.area_codes,
                     categories=ref.categories,
                     target_groups=ref.target_groups,
@@ -413,7 +415,7 @@ def import_initiatives(
     if (report.problems and not valid_only) or not items:
         return report
     try:
-        results = write_many(session, actor=actor, items=items, submit=submit)
+        results = write_many(session=session, actor=actor, items=items, submit=submit)
         session.commit()
     except HubError:
         session.rollback()

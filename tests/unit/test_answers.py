@@ -214,13 +214,20 @@ def test_answers_past_their_review_date_are_flagged(
 
 def test_token_bucket_is_deterministic(session: Session) -> None:
     limit = Limit(capacity=3, per_hour=6)  # one token every 10 minutes
-    assert [take(session, "k", limit, now=T0) for _ in range(4)] == [True, True, True, False]
-    assert take(session, "k", limit, now=T0 + 599) is False
-    assert take(session, "k", limit, now=T0 + 600) is True
-    assert take(session, "k", limit, now=T0 + 601) is False
-    assert take(session, "other", limit, now=T0) is True  # buckets are per key
-    assert take(session, "k", limit, now=T0 + 10 * 3600) is True  # refills to capacity only
-    assert [take(session, "k", limit, now=T0 + 10 * 3600) for _ in range(3)] == [
+    assert [take(session=session, key="k", limit=limit, now=T0) for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert take(session=session, key="k", limit=limit, now=T0 + 599) is False
+    assert take(session=session, key="k", limit=limit, now=T0 + 600) is True
+    assert take(session=session, key="k", limit=limit, now=T0 + 601) is False
+    assert take(session=session, key="other", limit=limit, now=T0) is True  # buckets are per key
+    assert (
+        take(session=session, key="k", limit=limit, now=T0 + 10 * 3600) is True
+    )  # refills to capacity only
+    assert [take(session=session, key="k", limit=limit, now=T0 + 10 * 3600) for _ in range(3)] == [
         True,
         True,
         False,

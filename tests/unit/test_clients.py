@@ -63,7 +63,7 @@ def test_clients_without_an_address_share_one_bucket(session: Session) -> None:
     second = rate_limit_identifier(None, "also garbage")
     assert first == second == UNKNOWN_CLIENT
     limit = Limit(capacity=2, per_hour=1)
-    assert take(session, client_key(first), limit, now=1000.0)
-    assert take(session, client_key(second), limit, now=1000.0)
-    assert not take(session, client_key(second), limit, now=1000.0)
+    assert take(session=session, key=client_key(first), limit=limit, now=1000.0)
+    assert take(session=session, key=client_key(second), limit=limit, now=1000.0)
+    assert not take(session=session, key=client_key(second), limit=limit, now=1000.0)
     session.commit()

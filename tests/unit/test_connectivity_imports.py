@@ -237,7 +237,9 @@ def test_boundaries_replace_and_add_areas(areas: Session) -> None:
     assert lisboa is not None and lisboa.geometry and lisboa.source == "CAOP 2024"
     new = areas.get(Area, "9999")
     assert new is not None and new.parent_code == "PT"
-    gaps = area_gaps(session=areas, level="municipality", initiatives=published_reach(areas))
+    gaps = area_gaps(
+        session=areas, level="municipality", initiatives=published_reach(session=areas)
+    )
     assert len(gaps) == 301
 
 
@@ -320,7 +322,7 @@ def test_demo_indicators_are_labelled_and_never_overwrite(areas: Session) -> Non
         )
     ).one()
     assert real.value == 0.21 and not real.is_demo
-    gaps = area_gaps(session=areas, level="district", initiatives=published_reach(areas))
+    gaps = area_gaps(session=areas, level="district", initiatives=published_reach(session=areas))
     assert {g.data_status.value for g in gaps} == {"demo"}
     assert all(g.known for g in gaps)
 

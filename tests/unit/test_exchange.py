@@ -19,9 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
-from hub.auth import Role
 from hub.db import make_engine
 from hub.errors import InvalidInput, PermissionDenied
 from initiatives.bulk import drafts_of
@@ -47,7 +45,7 @@ from initiatives.models import (
     Status,
 )
 from initiatives.service import approve, create_initiative, draft_of
-from tests.factories import initiative_draft, make_organisation, make_principal
+from tests.factories import World, initiative_draft, make_organisation
 from wiring import app
 
 REF = "XM-TEST-1"
@@ -69,19 +67,6 @@ EXCHANGED = (
     "link",
     "contact_email",
 )
-
-
-@pytest.fixture
-def world(session: Session) -> dict[str, Any]:
-    load_reference_areas(session=session)
-    operator = make_organisation(session, name="Operadora Móvel", acronym="OPM")
-    school = make_organisation(session, name="Escola Digital", acronym="ED")
-    return {
-        "operator": operator,
-        "school": school,
-        "staff": make_principal(session, role=Role.STAFF),
-        "partner": make_principal(session, role=Role.PARTNER, organisation=operator),
-    }
 
 
 def csv_file(rows: list[dict[str, Any]], *, delimiter: str = ",", bom: bool = False) -> bytes:
@@ -128,9 +113,9 @@ def exchanged(draft: InitiativeDraft) -> dict[str, Any]:
     return data
 
 
-def seed(session: Session, w: dict[str, Any]) -> list[Initiative]:
+def seed(session: Session, w: World) -> list[Initiative]:
     """Three initiatives: a joint published one, a national draft, a sparse draft."""
-    staff, operator, school = w["staff"], w["operator"], w["school"]
+    staff, operator, school = w.staff, w.own, w.other
     joint = create_initiative(
         session=session,
         actor=staff,
@@ -212,19 +197,15 @@ def test_template_has_the_header_and_one_example_row() -> None:
 # --- round trips -------------------------------------------------------------------------
 
 
-def test_csv_export_then_import_gives_back_the_same_records(
-    session: Session, world: dict[str, Any]
-) -> None:
+def test_csv_export_then_import_gives_back_the_same_records(session: Session, world: World) -> None:
     originals = seed(session, world)
     exported = export_initiatives(
-        session=session, actor=world["staff"], format="csv", include_all=True
+        session=session, actor=world.staff, format="csv", include_all=True
     )
     assert exported.count == 3 and exported.data.startswith(b"\xef\xbb\xbf")
     copy = exported.data.replace(b"INI-", b"COPY-")
 
-    report = import_initiatives(
-        session=session, actor=world["staff"], data=copy, filename="copy.csv"
-    )
+    report = import_initiatives(session=session, actor=world.staff, data=copy, filename="copy.csv")
 
     assert report.problems == [] and report.written, report.lines()
     assert sorted(report.created) == sorted(i.code.replace("INI-", "COPY-") for i in originals)
@@ -232,22 +213,22 @@ def test_csv_export_then_import_gives_back_the_same_records(
         twin = session.exec(
             select(Initiative).where(Initiative.code == original.code.replace("INI-", "COPY-"))
         ).one()
-        assert exchanged(draft_of(session, twin)) == exchanged(draft_of(session, original))
+        assert exchanged(draft_of(session=session, initiative=twin)) == exchanged(
+            draft_of(session=session, initiative=original)
+        )
         assert twin.review_state is ReviewState.DRAFT
         assert twin.version == 1
 
 
 def test_xlsx_export_reads_like_the_csv_and_imports_back_unchanged(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
     originals = seed(session, world)
-    before = {i.id: exchanged(draft_of(session, i)) for i in originals}
+    before = {i.id: exchanged(draft_of(session=session, initiative=i)) for i in originals}
     versions = {i.id: i.version for i in originals}
-    as_csv = export_initiatives(
-        session=session, actor=world["staff"], format="csv", include_all=True
-    )
+    as_csv = export_initiatives(session=session, actor=world.staff, format="csv", include_all=True)
     as_xlsx = export_initiatives(
-        session=session, actor=world["staff"], format="xlsx", include_all=True
+        session=session, actor=world.staff, format="xlsx", include_all=True
     )
     csv_header, csv_rows = read_table(as_csv.data, filename=as_csv.filename)
     xlsx_header, xlsx_rows = read_table(as_xlsx.data, filename=as_xlsx.filename)
@@ -259,14 +240,14 @@ def test_xlsx_export_reads_like_the_csv_and_imports_back_unchanged(
     assert text(csv_rows) == text(xlsx_rows)
 
     report = import_initiatives(
-        session=session, actor=world["staff"], data=as_xlsx.data, filename=as_xlsx.filename
+        session=session, actor=world.staff, data=as_xlsx.data, filename=as_xlsx.filename
     )
     assert report.problems == [] and sorted(report.updated) == sorted(i.code for i in originals)
     session.expire_all()
     for original in originals:
         again = session.get(Initiative, original.id)
         assert again is not None
-        assert exchanged(draft_of(session, again)) == before[original.id]
+        assert exchanged(draft_of(session=session, initiative=again)) == before[original.id]
         assert again.version == versions[original.id] + 1  # saved once more
 
 
@@ -274,7 +255,7 @@ def test_xlsx_export_reads_like_the_csv_and_imports_back_unchanged(
 
 
 def test_public_export_has_published_initiatives_and_public_fields_only(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
     joint, national, _sparse = seed(session, world)
     public = export_initiatives(session=session, actor=None, format="csv")
@@ -286,17 +267,17 @@ def test_public_export_has_published_initiatives_and_public_fields_only(
         data = export_initiatives(session=session, actor=None, format=fmt).data
         assert b"contacto@example.pt" not in data
 
-    partner = world["partner"]
+    partner = world.partner
     with pytest.raises(PermissionDenied):
         export_initiatives(session=session, actor=partner, format="csv", include_all=True)
-    full = export_initiatives(session=session, actor=world["staff"], format="csv", include_all=True)
+    full = export_initiatives(session=session, actor=world.staff, format="csv", include_all=True)
     assert b"contacto@example.pt" in full.data and national.code.encode() in full.data
 
 
-def test_hxl_export_has_the_hashtag_row(session: Session, world: dict[str, Any]) -> None:
+def test_hxl_export_has_the_hashtag_row(session: Session, world: World) -> None:
     seed(session, world)
     data = export_initiatives(
-        session=session, actor=world["staff"], format="hxl", include_all=True
+        session=session, actor=world.staff, format="hxl", include_all=True
     ).data
     lines = list(csv.reader(io.StringIO(data.decode("utf-8"))))
     assert lines[1] == [tag for _name, tag in HXL_COLUMNS]
@@ -347,7 +328,7 @@ IATI_ORDER = [
 
 
 def test_iati_export_has_every_mandatory_element(
-    session: Session, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(InvalidInput, match="HUB_IATI_REPORTING_ORG_REF"):
         export_initiatives(session=session, actor=None, format="iati")
@@ -355,7 +336,7 @@ def test_iati_export_has_every_mandatory_element(
     joint, national, sparse = seed(session, world)
     exported = export_initiatives(
         session=session,
-        actor=world["staff"],
+        actor=world.staff,
         format="iati",
         include_all=True,
         related={joint.id or 0: [national.code]},
@@ -422,11 +403,11 @@ BAD_ROWS: list[tuple[dict[str, Any], str, str]] = [
 
 
 def test_every_bad_row_is_reported_with_row_column_and_reason_and_nothing_written(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
     rows = [good_row(0)] + [good_row(n + 1, **bad) for n, (bad, _c, _m) in enumerate(BAD_ROWS)]
     rows.append(good_row(1))  # the same id as row 3: a duplicate in the file
-    report = import_initiatives(session=session, actor=world["staff"], data=csv_file(rows))
+    report = import_initiatives(session=session, actor=world.staff, data=csv_file(rows))
 
     assert not report.written and count(session) == 0
     problems = {(p.row, p.column): p.message for p in report.problems}
@@ -441,21 +422,21 @@ def test_every_bad_row_is_reported_with_row_column_and_reason_and_nothing_writte
 
 
 def test_valid_only_imports_the_good_rows_and_reports_the_rest(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
     rows = [good_row(1), good_row(2, areas="PT-99"), good_row(3)]
     report = import_initiatives(
-        session=session, actor=world["staff"], data=csv_file(rows), valid_only=True, submit=True
+        session=session, actor=world.staff, data=csv_file(rows), valid_only=True, submit=True
     )
     assert report.written and report.created == ["IMP-001", "IMP-003"]
     assert [(p.row, p.column) for p in report.problems] == [(3, "areas")]
     assert count(session) == 2
     imported = session.exec(select(Initiative).where(Initiative.code == "IMP-001")).one()
     assert imported.review_state is ReviewState.SUBMITTED
-    draft = draft_of(session, imported)
-    assert draft.lead_organisation_id == world["operator"].id
+    draft = draft_of(session=session, initiative=imported)
+    assert draft.lead_organisation_id == world.own.id
     assert draft.participants == [
-        Participant(organisation_id=world["school"].id or 0, role=ParticipantRole.FUNDING)
+        Participant(organisation_id=world.other.id or 0, role=ParticipantRole.FUNDING)
     ]
     assert (draft.planned_start, draft.people_targeted) == (date(2020, 4, 1), 5000)
     audit = session.exec(
@@ -471,41 +452,41 @@ def test_valid_only_imports_the_good_rows_and_reports_the_rest(
     assert [(v.number, v.action) for v in versions] == [(1, "submit")]
 
 
-def test_only_id_and_title_are_required(session: Session, world: dict[str, Any]) -> None:
+def test_only_id_and_title_are_required(session: Session, world: World) -> None:
     data = b"id,title\nMIN-1,Linha de apoio\n"
     report = import_initiatives(
         session=session,
-        actor=world["staff"],
+        actor=world.staff,
         data=data,
-        organisation_id=world["school"].id,
+        organisation_id=world.other.id,
     )
     assert report.created == ["MIN-1"], report.lines()
-    draft = draft_of(session, session.exec(select(Initiative)).one())
+    draft = draft_of(session=session, initiative=session.exec(select(Initiative)).one())
     assert (draft.category, draft.status, draft.areas) == ("other", Status.PLANNED, [])
-    assert draft.lead_organisation_id == world["school"].id
+    assert draft.lead_organisation_id == world.other.id
     # Without a default organisation the row must name one.
-    report = import_initiatives(session=session, actor=world["staff"], data=b"id,title\nM2,X\n")
+    report = import_initiatives(session=session, actor=world.staff, data=b"id,title\nM2,X\n")
     assert [(p.row, p.column) for p in report.problems] == [(2, "organisation")]
 
 
-def test_missing_required_columns_are_refused(session: Session, world: dict[str, Any]) -> None:
+def test_missing_required_columns_are_refused(session: Session, world: World) -> None:
     with pytest.raises(InvalidInput, match="missing: title"):
-        import_initiatives(session=session, actor=world["staff"], data=b"id,name\nA,B\n")
+        import_initiatives(session=session, actor=world.staff, data=b"id,name\nA,B\n")
     with pytest.raises(InvalidInput, match="not a readable XLSX"):
         import_initiatives(
-            session=session, actor=world["staff"], data=b"PK\x03\x04junk", filename="x.xlsx"
+            session=session, actor=world.staff, data=b"PK\x03\x04junk", filename="x.xlsx"
         )
 
 
 def test_updates_existing_initiatives_with_a_new_version_and_audit(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
     existing = create_initiative(
-        session=session, actor=world["staff"], draft=initiative_draft(world["operator"])
+        session=session, actor=world.staff, draft=initiative_draft(world.own)
     )
     version = existing.version
     rows = [good_row(1, id=existing.code, title="Renamed"), good_row(2)]
-    report = import_initiatives(session=session, actor=world["staff"], data=csv_file(rows))
+    report = import_initiatives(session=session, actor=world.staff, data=csv_file(rows))
     assert (report.updated, report.created) == ([existing.code], ["IMP-002"])
     session.expire_all()
     again = session.get(Initiative, existing.id)
@@ -527,11 +508,11 @@ def test_updates_existing_initiatives_with_a_new_version_and_audit(
 
 
 def test_partner_import_is_for_their_own_organisation_only_and_refusals_are_audited(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
-    partner = world["partner"]  # works for the operator
+    partner = world.partner  # works for the operator
     theirs = create_initiative(
-        session=session, actor=world["staff"], draft=initiative_draft(world["school"])
+        session=session, actor=world.staff, draft=initiative_draft(world.other)
     )
     rows = [
         good_row(1, organisation=""),  # defaults to the partner's organisation
@@ -542,7 +523,7 @@ def test_partner_import_is_for_their_own_organisation_only_and_refusals_are_audi
         session=session,
         actor=partner,
         data=csv_file(rows),
-        organisation_id=world["school"].id,  # ignored: a partner imports for themselves
+        organisation_id=world.other.id,  # ignored: a partner imports for themselves
     )
     assert not report.written
     assert [(p.row, p.column) for p in report.problems] == [(3, "organisation"), (4, "id")]
@@ -560,17 +541,17 @@ def test_partner_import_is_for_their_own_organisation_only_and_refusals_are_audi
     )
     assert report.created == ["IMP-001"]
     mine = session.exec(select(Initiative).where(Initiative.code == "IMP-001")).one()
-    assert mine.lead_organisation_id == world["operator"].id
+    assert mine.lead_organisation_id == world.own.id
 
 
 def test_partner_edit_of_a_published_initiative_waits_for_review(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World
 ) -> None:
-    partner, staff = world["partner"], world["staff"]
+    partner, staff = world.partner, world.staff
     created = create_initiative(
         session=session,
         actor=partner,
-        draft=initiative_draft(world["operator"], title="Live title"),
+        draft=initiative_draft(world.own, title="Live title"),
         submit=True,
     )
     live = approve(
@@ -590,7 +571,7 @@ def test_partner_edit_of_a_published_initiative_waits_for_review(
     assert "title" in proposal.summary
 
 
-def test_signed_out_import_is_refused(session: Session, world: dict[str, Any]) -> None:
+def test_signed_out_import_is_refused(session: Session, world: World) -> None:
     with pytest.raises(PermissionDenied):
         import_initiatives(session=session, actor=None, data=csv_file([good_row(1)]))
 
@@ -598,18 +579,18 @@ def test_signed_out_import_is_refused(session: Session, world: dict[str, Any]) -
 # --- file dialects ---------------------------------------------------------------------
 
 
-def test_bom_semicolons_and_portuguese_numbers(session: Session, world: dict[str, Any]) -> None:
+def test_bom_semicolons_and_portuguese_numbers(session: Session, world: World) -> None:
     rows = [
         good_row(1, people_targeted="12.500", start_date="01/04/2020", areas="pt-11;0101"),
         good_row(2, people_targeted="1 000,00", participating_organisations=""),
     ]
     data = csv_file(rows, delimiter=";", bom=True)
-    report = import_initiatives(session=session, actor=world["staff"], data=data, filename="a.csv")
+    report = import_initiatives(session=session, actor=world.staff, data=data, filename="a.csv")
     assert report.created == ["IMP-001", "IMP-002"], report.lines()
     drafts = {
         i.code: d
         for i in session.exec(select(Initiative)).all()
-        for d in [drafts_of(session, [i])[i.id or 0]]
+        for d in [drafts_of(session=session, initiatives=[i])[i.id or 0]]
     }
     assert drafts["IMP-001"].people_targeted == 12_500
     assert drafts["IMP-001"].planned_start == date(2020, 4, 1)
@@ -617,20 +598,20 @@ def test_bom_semicolons_and_portuguese_numbers(session: Session, world: dict[str
     assert drafts["IMP-002"].people_targeted == 1000
 
 
-def test_windows_1252_csv_from_portuguese_excel(session: Session, world: dict[str, Any]) -> None:
+def test_windows_1252_csv_from_portuguese_excel(session: Session, world: World) -> None:
     text = "id;title;organisation;areas\r\nW-1;Apoio à população idosa;Escola Digital;PT-13\r\n"
     report = import_initiatives(
-        session=session, actor=world["staff"], data=text.encode("cp1252"), filename="w.csv"
+        session=session, actor=world.staff, data=text.encode("cp1252"), filename="w.csv"
     )
     assert report.created == ["W-1"], report.lines()
     assert session.exec(select(Initiative.title)).one() == "Apoio à população idosa"
 
 
-def test_hxl_file_imports_back(session: Session, world: dict[str, Any]) -> None:
+def test_hxl_file_imports_back(session: Session, world: World) -> None:
     seed(session, world)
-    hxl = export_initiatives(session=session, actor=world["staff"], format="hxl", include_all=True)
+    hxl = export_initiatives(session=session, actor=world.staff, format="hxl", include_all=True)
     report = import_initiatives(
-        session=session, actor=world["staff"], data=hxl.data.replace(b"INI-", b"HXL-")
+        session=session, actor=world.staff, data=hxl.data.replace(b"INI-", b"HXL-")
     )
     assert len(report.created) == 3 and report.ok, report.lines()
     national = session.exec(select(Initiative).where(Initiative.code == "HXL-000002")).one()
@@ -720,22 +701,22 @@ def test_the_documented_example_is_in_the_exchange_format() -> None:
 HOSTILE = ['=1+HYPERLINK("http://x")', "@SUM(1)", "+1+1", "-1+1"]
 
 
-def test_every_export_keeps_formulas_as_text(session: Session, world: dict[str, Any]) -> None:
+def test_every_export_keeps_formulas_as_text(session: Session, world: World) -> None:
     for n, text in enumerate(HOSTILE):
         create_initiative(
             session=session,
-            actor=world["staff"],
-            draft=initiative_draft(world["operator"], title=f"Formula {n}", description=text),
+            actor=world.staff,
+            draft=initiative_draft(world.own, title=f"Formula {n}", description=text),
         )
     for fmt in ("csv", "hxl"):
         data = export_initiatives(
-            session=session, actor=world["staff"], format=fmt, include_all=True
+            session=session, actor=world.staff, format=fmt, include_all=True
         ).data.decode("utf-8-sig")
         written = [c for row in csv.reader(io.StringIO(data)) for c in row]
         for text in HOSTILE:
             assert "'" + text in written and text not in written, (fmt, text)
     as_xlsx = export_initiatives(
-        session=session, actor=world["staff"], format="xlsx", include_all=True
+        session=session, actor=world.staff, format="xlsx", include_all=True
     )
     workbook = load_workbook(io.BytesIO(as_xlsx.data))
     values = {c.value: c.data_type for row in workbook.active.iter_rows() for c in row}
@@ -774,13 +755,11 @@ def xlsx_with_sheet(sheet_rows: str, *, tail: str = "") -> bytes:
 ROW = '<row><c t="n"><v>1</v></c><c t="inlineStr"><is><t>x</t></is></c></row>'
 
 
-def test_xlsx_decompression_bomb_is_refused_before_reading(
-    session: Session, world: dict[str, Any]
-) -> None:
+def test_xlsx_decompression_bomb_is_refused_before_reading(session: Session, world: World) -> None:
     bomb = xlsx_with_sheet(ROW * 400_000, tail="</sheetData></worksheet>")
     assert len(bomb) < 200_000  # some 27 MB of sheet XML in a small file
     with pytest.raises(InvalidInput, match="compressed more than 100 times"):
-        import_initiatives(session=session, actor=world["staff"], data=bomb, filename="bomb.xlsx")
+        import_initiatives(session=session, actor=world.staff, data=bomb, filename="bomb.xlsx")
     assert count(session) == 0
 
 
@@ -798,10 +777,10 @@ def test_csv_reading_stops_at_the_row_limit() -> None:
         read_table(data, max_rows=10)
 
 
-def test_csv_cell_over_128_kb_is_one_clear_error(session: Session, world: dict[str, Any]) -> None:
+def test_csv_cell_over_128_kb_is_one_clear_error(session: Session, world: World) -> None:
     data = ("id,title\nA," + "y" * 200_000 + "\n").encode()
     with pytest.raises(InvalidInput, match="longer than 128 KB"):
-        import_initiatives(session=session, actor=world["staff"], data=data, filename="a.csv")
+        import_initiatives(session=session, actor=world.staff, data=data, filename="a.csv")
     assert count(session) == 0
 
 

@@ -4,14 +4,12 @@ refusal leaves an audit entry. Staff review; the public sees published records o
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from geo.areas import load_reference_areas
 from hub.audit import AuditEntry
-from hub.auth import Principal, Role
+from hub.auth import Principal
 from hub.errors import PermissionDenied
 from initiatives.models import Initiative, Participant, ParticipantRole, Status
 from initiatives.queries import RegistryFilter, list_public, review_queue, search_registry
@@ -28,44 +26,32 @@ from initiatives.service import (
     withdraw_initiative,
 )
 from partners.models import Organisation
-from tests.factories import initiative_draft, make_organisation, make_principal
+from tests.factories import World, initiative_draft
 
 
 @pytest.fixture
-def world(session: Session) -> dict[str, Any]:
-    load_reference_areas(session=session)
-    own = make_organisation(session, name="Own")
-    other = make_organisation(session, name="Other")
-    joint = make_organisation(session, name="Joint partner")
-    staff = make_principal(session, role=Role.STAFF)
-    theirs = create_initiative(
+def theirs(session: Session, world: World) -> Initiative:
+    """Another organisation's initiative in which the joint partner participates."""
+    return create_initiative(
         session=session,
-        actor=staff,
+        actor=world.staff,
         draft=initiative_draft(
-            other,
+            world.other,
             participants=[
-                Participant(organisation_id=joint.id or 0, role=ParticipantRole.IMPLEMENTING)
+                Participant(organisation_id=world.joint.id or 0, role=ParticipantRole.IMPLEMENTING)
             ],
         ),
     )
-    return {
-        "own": own,
-        "other": other,
-        "joint": joint,
-        "staff": staff,
-        "theirs": theirs,
-        "partner": make_principal(session, role=Role.PARTNER, organisation=own),
-        "joint_partner": make_principal(session, role=Role.PARTNER, organisation=joint),
-    }
 
 
 def denials(session: Session) -> int:
     return len(session.exec(select(AuditEntry).where(AuditEntry.action == "denied")).all())
 
 
-def attempts(session: Session, w: dict[str, Any]) -> dict[str, Callable[[Principal], object]]:
-    target: Initiative = w["theirs"]
-    other: Organisation = w["other"]
+def attempts(
+    session: Session, w: World, target: Initiative
+) -> dict[str, Callable[[Principal], object]]:
+    other: Organisation = w.other
     i, v = target.id or 0, target.version
     return {
         "view": lambda a: get_initiative(session=session, actor=a, initiative_id=i),
@@ -114,85 +100,81 @@ ATTEMPTS = [
 
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 def test_partner_of_another_organisation_is_refused_and_audited(
-    session: Session, world: dict[str, Any], attempt: str
+    session: Session, world: World, theirs: Initiative, attempt: str
 ) -> None:
     before = denials(session)
     with pytest.raises(PermissionDenied):
-        attempts(session, world)[attempt](world["partner"])
+        attempts(session, world, theirs)[attempt](world.partner)
     assert denials(session) == before + 1
     session.expire_all()
-    stored = session.get(Initiative, world["theirs"].id)
-    assert stored is not None and stored.version == world["theirs"].version
+    stored = session.get(Initiative, theirs.id)
+    assert stored is not None and stored.version == theirs.version
 
 
 @pytest.mark.parametrize("attempt", ["update", "withdraw", "progress", "confirm", "submit"])
 def test_a_participating_partner_sees_but_does_not_change(
-    session: Session, world: dict[str, Any], attempt: str
+    session: Session, world: World, theirs: Initiative, attempt: str
 ) -> None:
     assert (
-        get_initiative(
-            session=session, actor=world["joint_partner"], initiative_id=world["theirs"].id
-        ).id
-        == world["theirs"].id
+        get_initiative(session=session, actor=world.joint_partner, initiative_id=theirs.id).id
+        == theirs.id
     )
     with pytest.raises(PermissionDenied):
-        attempts(session, world)[attempt](world["joint_partner"])
+        attempts(session, world, theirs)[attempt](world.joint_partner)
 
 
 def test_partner_cannot_move_an_initiative_to_another_organisation(
-    session: Session, world: dict[str, Any]
+    session: Session, world: World, theirs: Initiative
 ) -> None:
     mine = create_initiative(
-        session=session, actor=world["partner"], draft=initiative_draft(world["own"])
+        session=session, actor=world.partner, draft=initiative_draft(world.own)
     )
     with pytest.raises(PermissionDenied):
         update_initiative(
             session=session,
-            actor=world["partner"],
+            actor=world.partner,
             initiative_id=mine.id or 0,
-            draft=initiative_draft(world["other"]),
+            draft=initiative_draft(world.other),
             expected_version=mine.version,
         )
 
 
-def test_only_staff_review(session: Session, world: dict[str, Any]) -> None:
+def test_only_staff_review(session: Session, world: World, theirs: Initiative) -> None:
     mine = create_initiative(
-        session=session, actor=world["partner"], draft=initiative_draft(world["own"]), submit=True
+        session=session, actor=world.partner, draft=initiative_draft(world.own), submit=True
     )
     for action in (
         lambda: approve(
             session=session,
-            actor=world["partner"],
+            actor=world.partner,
             initiative_id=mine.id or 0,
             expected_version=mine.version,
         ),
         lambda: send_back(
             session=session,
-            actor=world["partner"],
+            actor=world.partner,
             initiative_id=mine.id or 0,
             expected_version=mine.version,
             reason="x",
         ),
-        lambda: review_queue(session=session, actor=world["partner"]),
+        lambda: review_queue(session=session, actor=world.partner),
     ):
         with pytest.raises(PermissionDenied):
             action()
 
 
-def test_lists_are_scoped(session: Session, world: dict[str, Any]) -> None:
+def test_lists_are_scoped(session: Session, world: World, theirs: Initiative) -> None:
     mine = create_initiative(
-        session=session, actor=world["partner"], draft=initiative_draft(world["own"])
+        session=session, actor=world.partner, draft=initiative_draft(world.own)
     )
-    mine_rows, _ = search_registry(
-        session=session, actor=world["partner"], filters=RegistryFilter()
-    )
+    mine_rows, _ = search_registry(session=session, actor=world.partner, filters=RegistryFilter())
     assert [r.id for r in mine_rows] == [mine.id]
     joint_rows, _ = search_registry(
-        session=session, actor=world["joint_partner"], filters=RegistryFilter()
+        session=session, actor=world.joint_partner, filters=RegistryFilter()
     )
-    assert [r.id for r in joint_rows] == [world["theirs"].id]
+    assert [r.id for r in joint_rows] == [theirs.id]
     staff_rows, total = search_registry(
-        session=session, actor=world["staff"], filters=RegistryFilter()
+        session=session, actor=world.staff, filters=RegistryFilter()
     )
     assert total == 2
     # Public: nothing is published yet.

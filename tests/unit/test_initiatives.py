@@ -393,7 +393,7 @@ def test_draft_round_trips_through_the_form_shape(session: Session) -> None:
         ],
     )
     created = create_initiative(session=session, actor=staff, draft=draft)
-    again = draft_of(session, created)
+    again = draft_of(session=session, initiative=created)
     assert again.participants == draft.participants
     assert sorted(again.areas) == sorted(draft.areas)
     assert again.title == draft.title and again.channels == sorted(draft.channels)
@@ -492,7 +492,9 @@ def test_approving_an_edit_keeps_progress_reported_after_it_was_proposed(
         session=session,
         actor=partner,
         initiative_id=live.id or 0,
-        draft=draft_of(session, live).model_copy(update={"title": "Proposed title"}),
+        draft=draft_of(session=session, initiative=live).model_copy(
+            update={"title": "Proposed title"}
+        ),
         expected_version=live.version,
     )
     reported = report_progress(

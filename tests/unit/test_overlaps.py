@@ -40,7 +40,7 @@ from initiatives.service import (
     update_initiative,
 )
 from partners.models import Organisation
-from tests.factories import initiative_draft, make_organisation, make_principal
+from tests.factories import World, initiative_draft, make_organisation, make_principal
 from wiring import app
 
 DATA_TITLE = "Dados móveis gratuitos para profissionais de saúde"
@@ -81,11 +81,9 @@ def _pair(pairs: list[Any], a: Initiative, b: Initiative) -> Any:
 
 
 @pytest.fixture
-def world(session: Session) -> dict[str, Any]:
-    staff = make_principal(session, role=Role.STAFF)
-    operator = make_organisation(session, name="Operadora Norte")
-    other = make_organisation(session, name="Operadora Sul")
-    unrelated = make_organisation(session, name="Escola Aberta")
+def sample(session: Session, world: World) -> dict[str, Any]:
+    """Two similar initiatives of two operators and an unrelated one (a school's)."""
+    staff, operator, other, unrelated = world.staff, world.own, world.joint, world.other
     first = _create(session, staff, operator)
     second = _create(
         session,
@@ -108,14 +106,21 @@ def world(session: Session) -> dict[str, Any]:
         planned_start=date(2022, 1, 1),
         planned_end=date(2022, 6, 1),
     )
-    return {"staff": staff, "first": first, "second": second, "far": far, "org": operator}
+    return {
+        "staff": staff,
+        "first": first,
+        "second": second,
+        "far": far,
+        "org": operator,
+        "second_org": other.name,
+    }
 
 
 def test_similar_initiatives_pair_up_with_a_plain_explanation(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
-    pairs = find_overlaps(session=session, actor=world["staff"])
-    pair = _pair(pairs, world["first"], world["second"])
+    pairs = find_overlaps(session=session, actor=sample["staff"])
+    pair = _pair(pairs, sample["first"], sample["second"])
     assert pair is not None and pair.score >= 0.5
     for phrase in (
         "same category",
@@ -126,8 +131,8 @@ def test_similar_initiatives_pair_up_with_a_plain_explanation(
         "different organisations",
     ):
         assert phrase in pair.explanation, pair.explanation
-    assert _pair(pairs, world["first"], world["far"]) is None
-    assert overlap_groups(pairs) == [sorted([world["first"].id, world["second"].id])]
+    assert _pair(pairs, sample["first"], sample["far"]) is None
+    assert overlap_groups(pairs) == [sorted([sample["first"].id, sample["second"].id])]
     assert [f for f, *_rest in pair.parts] == [
         "category",
         "where",
@@ -140,48 +145,48 @@ def test_similar_initiatives_pair_up_with_a_plain_explanation(
 
 
 def test_a_national_initiative_overlaps_its_regional_copy(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
-    national = _create(session, world["staff"], world["org"], areas=["PT"], title="Dados móveis")
-    pairs = find_overlaps(session=session, actor=world["staff"], min_score=0.0)
-    pair = _pair(pairs, national, world["first"])
+    national = _create(session, sample["staff"], sample["org"], areas=["PT"], title="Dados móveis")
+    pairs = find_overlaps(session=session, actor=sample["staff"], min_score=0.0)
+    pair = _pair(pairs, national, sample["first"])
     assert pair is not None
     assert "a national initiative covers the other's areas" in pair.explanation
-    district = _create(session, world["staff"], world["org"], areas=["PT-13", "1312"])
-    municipality = _create(session, world["staff"], world["org"], areas=["1312"])
-    pairs = find_overlaps(session=session, actor=world["staff"], min_score=0.0)
+    district = _create(session, sample["staff"], sample["org"], areas=["PT-13", "1312"])
+    municipality = _create(session, sample["staff"], sample["org"], areas=["1312"])
+    pairs = find_overlaps(session=session, actor=sample["staff"], min_score=0.0)
     assert (
         "the areas of one lie within the other's"
         in _pair(pairs, district, municipality).explanation
     )
 
 
-def test_only_staff_see_pairs_and_decide(session: Session, world: dict[str, Any]) -> None:
-    partner = make_principal(session, role=Role.PARTNER, organisation=world["org"])
+def test_only_staff_see_pairs_and_decide(session: Session, sample: dict[str, Any]) -> None:
+    partner = make_principal(session, role=Role.PARTNER, organisation=sample["org"])
     with pytest.raises(PermissionDenied):
         find_overlaps(session=session, actor=partner)
     with pytest.raises(PermissionDenied):
         decide_pair(
             session=session,
             actor=partner,
-            initiative_a_id=world["first"].id,
-            initiative_b_id=world["second"].id,
+            initiative_a_id=sample["first"].id,
+            initiative_b_id=sample["second"].id,
             decision=Decision.UNRELATED,
         )
     with pytest.raises(InvalidInput, match="Reason"):
         decide_pair(
             session=session,
-            actor=world["staff"],
-            initiative_a_id=world["first"].id,
-            initiative_b_id=world["second"].id,
+            actor=sample["staff"],
+            initiative_a_id=sample["first"].id,
+            initiative_b_id=sample["second"].id,
             decision=Decision.COMPLEMENTARY,
         )
 
 
 def test_a_dismissed_pair_returns_only_after_a_material_change(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
-    staff, first, second = world["staff"], world["first"], world["second"]
+    staff, first, second = sample["staff"], sample["first"], sample["second"]
     decide_pair(
         session=session,
         actor=staff,
@@ -212,7 +217,7 @@ def test_a_dismissed_pair_returns_only_after_a_material_change(
     # Material: the description changes.
     current = session.get(Initiative, first.id)
     assert current is not None
-    edited = draft_of(session, current).model_copy(
+    edited = draft_of(session=session, initiative=current).model_copy(
         update={"description": DATA_TEXT + " Agora também para farmacêuticos."}
     )
     update_initiative(
@@ -227,9 +232,9 @@ def test_a_dismissed_pair_returns_only_after_a_material_change(
 
 
 def test_duplicate_merges_keeping_history_and_audit(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
-    staff, first, second = world["staff"], world["first"], world["second"]
+    staff, first, second = sample["staff"], sample["first"], sample["second"]
     decide_pair(
         session=session,
         actor=staff,
@@ -254,9 +259,9 @@ def test_duplicate_merges_keeping_history_and_audit(
 
 
 def test_joint_effort_is_linked_and_exported_as_related_activity(
-    session: Session, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    session: Session, sample: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    staff, first, second = world["staff"], world["first"], world["second"]
+    staff, first, second = sample["staff"], sample["first"], sample["second"]
     decide_pair(
         session=session,
         actor=staff,
@@ -264,20 +269,20 @@ def test_joint_effort_is_linked_and_exported_as_related_activity(
         initiative_b_id=second.id,
         decision=Decision.JOINT,
     )
-    assert related_for_export(session) == {first.id: [second.code], second.id: [first.code]}
+    assert related_for_export(session=session) == {first.id: [second.code], second.id: [first.code]}
     monkeypatch.setenv("HUB_IATI_REPORTING_ORG_REF", "PT-TEST-1")
     xml = export_initiatives(session=session, actor=staff, format="iati", include_all=True).data
     assert b"related-activity" in xml and f"PT-TEST-1-{second.code}".encode() in xml
 
 
 def test_index_follows_saves_and_other_writers_incrementally(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
-    staff = world["staff"]
-    index = registry_index(session)
+    staff = sample["staff"]
+    index = registry_index(session=session)
     generation = index.generation
-    new = _create(session, staff, world["org"], title="Cartões SIM para idosos isolados")
-    assert registry_index(session) is index  # same object: updated, not rebuilt
+    new = _create(session, staff, sample["org"], title="Cartões SIM para idosos isolados")
+    assert registry_index(session=session) is index  # same object: updated, not rebuilt
     assert str(new.id) in index.position and index.generation > generation
     # Another process writes straight to the database: the watermark notices.
     session.execute(
@@ -287,21 +292,21 @@ def test_index_follows_saves_and_other_writers_incrementally(
     )
     session.commit()
     before = index.fingerprints[index.position[str(new.id)]]
-    index = registry_index(session)  # caught up (or rebuilt: a small registry churns fast)
+    index = registry_index(session=session)  # caught up (or rebuilt: a small registry churns fast)
     assert index.fingerprints[index.position[str(new.id)]] != before
 
 
 def test_partner_sees_similar_published_initiatives_while_filling_the_form(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
-    staff = world["staff"]
-    _publish(session, staff, world["second"])  # first stays submitted: not public
+    staff = sample["staff"]
+    _publish(session, staff, sample["second"])  # first stays submitted: not public
     newcomer = make_organisation(session, name="Nova Operadora")
     partner = make_principal(session, role=Role.PARTNER, organisation=newcomer)
     draft = initiative_draft(newcomer, title=DATA_TITLE, description=DATA_TEXT)
     similar = similar_to_draft(session=session, actor=partner, draft=draft)
-    assert [s.initiative_id for s in similar] == [world["second"].id]
-    assert similar[0].organisation == "Operadora Sul"
+    assert [s.initiative_id for s in similar] == [sample["second"].id]
+    assert similar[0].organisation == sample["second_org"]
     assert "same category" in similar[0].explanation
     assert similar_to_draft(session=session, actor=staff, draft=draft)[0].score >= 0.3
     empty = initiative_draft(newcomer, title=" ", description="")
@@ -313,17 +318,17 @@ def test_partner_sees_similar_published_initiatives_while_filling_the_form(
         actor=partner,
         initiative_id=created.id or 0,
         shown_ids=[s.initiative_id for s in similar],
-        related_ids=[world["second"].id],
+        related_ids=[sample["second"].id],
         note="Ours is for pharmacists",
     )
     assert written == 1
     note = session.exec(select(OverlapNote)).one()
     assert note.related and note.note == "Ours is for pharmacists"
-    assert session.get(InitiativeLink, (created.id, world["second"].id)) is not None
+    assert session.get(InitiativeLink, (created.id, sample["second"].id)) is not None
 
 
-def test_coverage_counts_category_by_district(session: Session, world: dict[str, Any]) -> None:
-    grid = coverage(session=session, actor=world["staff"])
+def test_coverage_counts_category_by_district(session: Session, sample: dict[str, Any]) -> None:
+    grid = coverage(session=session, actor=sample["staff"])
     assert grid.areas[0] == "PT"
     assert grid.counts[("connectivity", "PT-11")] == 2  # PT-11 and 1106 count once each
     assert grid.counts[("education", "PT-08")] == 1
@@ -402,13 +407,13 @@ def test_cli_one_row_against_an_empty_registry_is_explained(cli_db: Path) -> Non
 
 
 def test_overlap_response_names_only_visible_initiatives_and_keeps_staff_links(
-    session: Session, world: dict[str, Any]
+    session: Session, sample: dict[str, Any]
 ) -> None:
     """Issue 13.8: a partner may link only what they may see (published, or their own);
     an id they may not see is refused exactly like one that does not exist; and a
     partner's "related" never turns a staff "joint effort" link into something else."""
-    staff, first, second, far = world["staff"], world["first"], world["second"], world["far"]
-    partner = make_principal(session, role=Role.PARTNER, organisation=world["org"])  # leads first
+    staff, first, second, far = sample["staff"], sample["first"], sample["second"], sample["far"]
+    partner = make_principal(session, role=Role.PARTNER, organisation=sample["org"])  # leads first
     second = _publish(session, staff, second)  # far stays submitted: another's, never shown
     messages = []
     for hidden in (far.id or 0, 999_999):
@@ -443,4 +448,4 @@ def test_overlap_response_names_only_visible_initiatives_and_keeps_staff_links(
     assert written == 1
     links = session.exec(select(InitiativeLink)).all()
     assert [(link.initiative_id, link.kind) for link in links] == [(first.id, LinkKind.JOINT)]
-    assert related_for_export(session)[first.id or 0] == [second.code]
+    assert related_for_export(session=session)[first.id or 0] == [second.code]

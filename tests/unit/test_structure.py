@@ -9,6 +9,8 @@
 - No ``_private`` name is imported from another module.
 - Modules stay readable: none over ~600 lines unless its docstring says why, no page
   over ~200 lines.
+- Public functions take the database session as a keyword argument (``session=``), so a
+  call reads the same everywhere and arguments cannot be swapped by position.
 - mypy covers the faces too.
 - Every page the navigation (ui/navigation.py) names exists, and every page file is in it.
 
@@ -199,6 +201,20 @@ def long_modules(root: Path) -> list[str]:
     return offenders
 
 
+def positional_sessions(root: Path) -> list[str]:
+    """Public module-level functions of our own packages whose ``session`` is positional."""
+    offenders = []
+    for relative, path in source_files(root):
+        if top(module_name(relative)) not in {CORE, *DOMAIN, "ui"}:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                positional = [a.arg for a in node.args.posonlyargs + node.args.args]
+                if "session" in positional:
+                    offenders.append(f"{relative}:{node.lineno} {node.name}")
+    return offenders
+
+
 # --- the rules, on this repository ---------------------------------------------------------
 
 
@@ -263,6 +279,11 @@ def test_no_private_name_crosses_a_module() -> None:
 def test_modules_stay_readable() -> None:
     offenders = long_modules(PROJECT_ROOT)
     assert not offenders, f"split these (or say in the docstring why not): {offenders}"
+
+
+def test_public_functions_take_the_session_by_keyword() -> None:
+    offenders = positional_sessions(PROJECT_ROOT)
+    assert not offenders, f"make session keyword-only (def f(*, session, ...)): {offenders}"
 
 
 def test_mypy_covers_the_faces() -> None:
@@ -358,7 +379,22 @@ def test_a_long_module_or_page_is_found(tmp_path: Path) -> None:
     assert found[0].startswith("m/long.py") and found[1].startswith("pages/staff_big.py")
 
 
-@pytest.mark.parametrize("rule", [core_violations, streamlit_violations, private_imports])
+def test_a_positional_session_is_found(tmp_path: Path) -> None:
+    root = plant(
+        tmp_path,
+        {
+            "initiatives/__init__.py": "",
+            "initiatives/q.py": "def bad(session, x):\n    pass\n"
+            "def good(*, session, x):\n    pass\n"
+            "def _private(session):\n    pass\n",
+        },
+    )
+    assert positional_sessions(root) == ["initiatives/q.py:1 bad"]
+
+
+@pytest.mark.parametrize(
+    "rule", [core_violations, streamlit_violations, private_imports, positional_sessions]
+)
 def test_a_clean_tree_passes(tmp_path: Path, rule: object) -> None:
     root = plant(tmp_path, {"hub/__init__.py": "", "hub/ok.py": "import json\n"})
     assert callable(rule)
