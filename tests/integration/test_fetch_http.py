@@ -125,13 +125,13 @@ def test_hostile_answer_keeps_last_good_items_and_explains(
     engine: Engine, session: Session, server: FeedServer, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     monkeypatch.setenv("HUB_FETCH_MAX_BYTES", str(1024 * 1024))
-    monkeypatch.setenv("HUB_FETCH_DEADLINE_SECONDS", "2")
     server.routes["/feed"] = feed(GOOD)
     server.routes["/other"] = feed(GOOD)
     bad = add_source(session, server.url("/feed"))
     other = add_source(session, server.url("/other"), name="Other")
-    poll(engine, bad, other)
+    poll(engine, bad, other)  # the good poll keeps the roomy deadline: a busy machine is slow
     assert len(items_of(engine, bad)) == 2
+    monkeypatch.setenv("HUB_FETCH_DEADLINE_SECONDS", "2")  # for the drip-feed cases
 
     route, problem, words = HOSTILE[case]
     server.routes["/feed"] = route
