@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "hub.db"
@@ -43,6 +44,15 @@ def _parse_language(raw: str) -> str:
     if value not in {"pt", "en"}:
         raise ValueError("expected pt or en")
     return value
+
+
+def parse_public_base_url(raw: str) -> str:
+    """An absolute http(s) address ending in "/" (``HUB_PUBLIC_BASE_URL``)."""
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("expected an absolute address like https://hub.example.pt/public/")
+    return value if value.endswith("/") else value + "/"
 
 
 def parse_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -141,6 +151,14 @@ SETTINGS: tuple[Setting, ...] = (
         "The public HTML page, feed and open data are re-rendered at most this often "
         "(and only when the data changed).",
         _parse_positive_int,
+    ),
+    Setting(
+        "HUB_PUBLIC_BASE_URL",
+        "http://127.0.0.1:8501/public/",
+        "Absolute address of the public site as the public reaches it. The Atom feed's "
+        "ids and links are built from it, so a feed reader keeps each item once and "
+        "every deployment has ids of its own: set it before publishing the feed.",
+        parse_public_base_url,
     ),
     Setting(
         "HUB_AUTH_MODE",
@@ -338,6 +356,10 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def public_base_url() -> str:
+    return str(get("HUB_PUBLIC_BASE_URL"))
 
 
 def demo_mode() -> bool:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
 import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hub import settings
 from hub.i18n import LANGUAGES, _, get_language, set_language
 from hub.urls import safe_http_url
 from initiatives.models import CHANNEL_LABELS, COST_LABELS, Channel, Cost, InitiativePublic
@@ -26,6 +28,11 @@ from portal.content import PortalContent
 
 TEMPLATES = FileSystemLoader(str(Path(__file__).parent / "templates"))
 ATOM = "http://www.w3.org/2005/Atom"
+# The date in every tag: URI (RFC 4151): when the hub's ids began; never change it.
+TAG_DATE = "2020"
+_BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|pre|tr)\s*>|<br\s*/?>", re.IGNORECASE)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_-]")
 # issue 8: open data of the contacts directory, official answers and measures
 ANSWERS_LINKS = {
     "contacts_json": "contacts.json",
@@ -64,7 +71,7 @@ def page_links(base: str, language: str, content: PortalContent | None) -> dict[
     return {
         "self_base": base,
         "other_language": f"{base}?{urlencode({**params, 'lang': other})}",
-        "feed": f"{base}{suffix}feed.xml",
+        "feed": f"{base}{suffix}feed.xml" + ("" if language == "pt" else "?lang=en"),
         "json": f"{base}{suffix}initiatives.json",
         "csv": f"{base}{suffix}initiatives.csv",
         **{key: f"{base}{suffix}{name}" for key, name in ANSWERS_LINKS.items()},
@@ -87,7 +94,7 @@ def render_index(
                 {
                     "self_base": "index.html" if language == "pt" else "index.en.html",
                     "other_language": "index.en.html" if other == "en" else "index.html",
-                    "feed": "feed.xml",
+                    "feed": "feed.xml" if language == "pt" else "feed.en.xml",
                     "json": "initiatives.json",
                     "csv": "initiatives.csv",
                     **ANSWERS_LINKS,
@@ -111,6 +118,7 @@ def render_index(
             plain=plain_text,
             safe_url=lambda url: safe_http_url(url or "", assume_https=False),
             page_link=page_link,
+            anchor=initiative_anchor,
             area_list=lambda codes: ", ".join(names.get(c, c) for c in codes) or "—",
             audience_list=lambda codes: (
                 ", ".join(content.audiences.get(c, c) for c in codes) or _("Everyone")
@@ -124,28 +132,69 @@ def render_index(
         set_language(previous)
 
 
-def render_atom(content: PortalContent, *, base: str, generated_at: datetime) -> bytes:
-    """Official stories and newly published support, newest first, as Atom 1.0."""
+def text_paragraphs(html: str) -> str:
+    """Plain text of an HTML fragment with its paragraph breaks kept ("televisão.\n\nTexto"),
+    for text summaries; ``plain_text`` runs everything together on one line."""
+    marked = _BLOCK_END.sub("\n\n", html or "")
+    text = nh3.clean(marked, tags=set())
+    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def tag_uri(base_url: str, *parts: str) -> str:
+    """A ``tag:`` URI (RFC 4151) of this deployment: stable, absolute, and its own even when
+    two offices run the hub (the authority is the public site's host)."""
+    authority = urlsplit(base_url).hostname or "localhost"
+    return f"tag:{authority},{TAG_DATE}:" + ":".join(quote(p, safe="-._~") for p in parts)
+
+
+def atom_links(base_url: str, language: str, *, static: bool) -> dict[str, str]:
+    """The feed's own address and its page's, per language, served or static."""
+    if static:
+        suffix = "" if language == "pt" else ".en"
+        return {
+            "self": f"{base_url}feed{suffix}.xml",
+            "page": f"{base_url}index{suffix}.html",
+        }
+    query = "" if language == settings.default_language() else f"?lang={language}"
+    return {"self": f"{base_url}feed.xml{query}", "page": f"{base_url}{query}"}
+
+
+def render_atom(
+    content: PortalContent, *, base_url: str, generated_at: datetime, static: bool = False
+) -> bytes:
+    """Official stories and newly published support, newest first, as Atom 1.0 (RFC 4287).
+
+    Ids are absolute ``tag:`` URIs of this deployment (a story with a link keeps that
+    link as its id); every entry links to a page: a story to its source, an initiative
+    to its card on the public page (and to its own site as ``related``)."""
+    language = content.language
+    links = atom_links(base_url, language, static=static)
     ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": content.language})
+    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": language})
     ET.SubElement(feed, f"{{{ATOM}}}title").text = _("Official information and support")
-    ET.SubElement(feed, f"{{{ATOM}}}id").text = f"{base}feed.xml"
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = tag_uri(base_url, "feed", language)
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = generated_at.astimezone(UTC).isoformat()
-    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": f"{base}feed.xml"})
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": links["self"]})
+    ET.SubElement(
+        feed, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html", "href": links["page"]}
+    )
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = _("Coordination office")
     entries: list[tuple[datetime, dict[str, Any]]] = []
     for _topic, stories in content.stories_by_topic:
         for story in stories:
+            link = safe_http_url(story.link, assume_https=False)
+            digest = hashlib.sha1(story.title.encode()).hexdigest()  # noqa: S324 - an id
             entries.append(
                 (
                     story.first_seen_at,
                     {
-                        "id": safe_http_url(story.link, assume_https=False)
-                        or "urn:sha1:" + hashlib.sha1(story.title.encode()).hexdigest(),  # noqa: S324
+                        "id": link or tag_uri(base_url, "story", digest),
                         "title": story.title,
-                        "link": safe_http_url(story.link, assume_https=False),
-                        "summary": plain_text(story.summary_html),
+                        "link": link or f"{links['page']}#news",
+                        "related": "",
+                        "summary": text_paragraphs(story.summary_html),
                         "source": ", ".join(s.name for s in story.sources),
                     },
                 )
@@ -155,9 +204,10 @@ def render_atom(content: PortalContent, *, base: str, generated_at: datetime) ->
             (
                 initiative.updated_at,
                 {
-                    "id": f"{base}initiatives/{initiative.code}",
+                    "id": tag_uri(base_url, "initiative", initiative.code),
                     "title": initiative.title,
-                    "link": safe_http_url(initiative.link, assume_https=False),
+                    "link": f"{links['page']}#{initiative_anchor(initiative.code)}",
+                    "related": safe_http_url(initiative.link, assume_https=False),
                     "summary": initiative.description,
                     "source": initiative.organisation,
                 },
@@ -168,13 +218,24 @@ def render_atom(content: PortalContent, *, base: str, generated_at: datetime) ->
         ET.SubElement(element, f"{{{ATOM}}}id").text = entry["id"]
         ET.SubElement(element, f"{{{ATOM}}}title").text = entry["title"]
         ET.SubElement(element, f"{{{ATOM}}}updated").text = moment.astimezone(UTC).isoformat()
-        if entry["link"]:
-            ET.SubElement(element, f"{{{ATOM}}}link", {"href": entry["link"]})
+        ET.SubElement(element, f"{{{ATOM}}}link", {"rel": "alternate", "href": entry["link"]})
+        if entry["related"]:
+            ET.SubElement(element, f"{{{ATOM}}}link", {"rel": "related", "href": entry["related"]})
         if entry["summary"]:
             ET.SubElement(element, f"{{{ATOM}}}summary").text = entry["summary"][:1000]
         source_author = ET.SubElement(element, f"{{{ATOM}}}author")
         ET.SubElement(source_author, f"{{{ATOM}}}name").text = entry["source"] or "—"
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def initiative_anchor(code: str) -> str:
+    """The id of an initiative's card on the public page: a valid HTML id, and unique
+    (a code with other characters gets a short hash, so "A/1" and "A-1" differ)."""
+    safe = _NOT_ID.sub("-", code)
+    if safe == code:
+        return f"initiative-{code}"
+    digest = hashlib.sha1(code.encode()).hexdigest()[:8]  # noqa: S324 - an id
+    return f"initiative-{safe}-{digest}"
 
 
 def initiatives_json(

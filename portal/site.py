@@ -97,7 +97,9 @@ def _build(
             return build_answers_file(session=session, name=name, generated_at=now, demo=demo)
         content = gather(session=session, query=query, language=language)
     if name == "feed.xml":
-        return render_atom(content, base=base, generated_at=now)
+        return render_atom(
+            content, base_url=settings.public_base_url(), generated_at=now, static=static
+        )
     return render_index(content, base=base, demo=demo, generated_at=now, static=static).encode(
         "utf-8"
     )

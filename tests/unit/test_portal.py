@@ -181,6 +181,7 @@ def test_export_public_writes_every_file(
         "index.html",
         "index.en.html",
         "feed.xml",
+        "feed.en.xml",
         "initiatives.json",
         "initiatives.csv",
         "contacts.json",  # issue 8: contacts directory, answers, measures
