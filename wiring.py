@@ -212,7 +212,7 @@ def build_cli() -> typer.Typer:
     cli.command("worker")(friendly_errors(worker))
     connectivity.cli.register(cli, friendly_errors)  # import-indicators, gaps, ... (issue 7)
     initiatives.cli.register(cli, prepare_database=prepare_database)  # import, export, ...
-    portal.cli.register(cli)  # export-public
+    portal.cli.register(cli, prepare_database=prepare_database)  # export-public
     return cli
 
 

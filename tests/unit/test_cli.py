@@ -191,6 +191,19 @@ def test_export_public_writes_the_static_site(
     assert refused.exit_code == 1 and "Cannot create" in refused.output
 
 
+def test_export_public_on_a_fresh_database_and_a_bad_base_url(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    fresh = runner.invoke(app, ["export-public", str(out)])  # no init-db first
+    assert fresh.exit_code == 0, fresh.output
+    assert (out / "feed.en.xml").stat().st_size > 0
+    monkeypatch.setenv("HUB_PUBLIC_BASE_URL", "javascript:alert(1)")
+    bad = runner.invoke(app, ["export-public", str(out)])
+    assert bad.exit_code == 1 and "HUB_PUBLIC_BASE_URL" in bad.output
+    assert "Traceback" not in bad.output
+
+
 COMMANDS = {
     "init-db",
     "create-user",
