@@ -17,6 +17,8 @@ import typer
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 import connectivity.cli
 import feeds.cli
@@ -159,7 +161,13 @@ def run_worker(engine: Engine, *, stop: threading.Event | None = None) -> None:
 
 # --- the faces' routes ---------------------------------------------------------------
 
-ROUTES = [*PORTAL_ROUTES]
+# static/ at /assets (the gap map's Leaflet files; Streamlit's own /static/ is reserved
+# and its static serving is off): the workspace lives under /app, the rest at the root.
+ASSETS = Mount(
+    "/assets", app=StaticFiles(directory=settings.PROJECT_ROOT / "static"), name="assets"
+)
+
+ROUTES = [*PORTAL_ROUTES, ASSETS]
 
 
 # --- the operators' CLI --------------------------------------------------------------

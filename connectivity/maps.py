@@ -6,7 +6,7 @@ Measured limits (shared notes, 2-core machine) shape every choice here:
 - points go through ``FastMarkerCluster`` or one GeoJSON layer, never one folium
   object each;
 - coordinates are rounded, there are no base-map tiles, and Leaflet's files come from
-  ``static/`` (served at /app/static), never from a public CDN.
+  ``static/`` (served at /assets by wiring.py), never from a public CDN.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from shapely.geometry import Point, shape
 from connectivity.gaps import GAP_CLASS_LABELS, AreaGap, GapClass, InitiativeReach, target_rows
 from hub.i18n import _
 
-STATIC_BASE = "/app/static/vendor"
+STATIC_BASE = "/assets/vendor"
 LEAFLET_JS = f"{STATIC_BASE}/leaflet-1.9.4/leaflet.js"
 LEAFLET_CSS = f"{STATIC_BASE}/leaflet-1.9.4/leaflet.css"
 CLUSTER_JS = f"{STATIC_BASE}/leaflet.markercluster-1.5.3/leaflet.markercluster.js"

@@ -51,7 +51,7 @@ def parse_public_base_url(raw: str) -> str:
     value = raw.strip()
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError("expected an absolute address like https://hub.example.pt/public/")
+        raise ValueError("expected an absolute address like https://hub.example.pt/")
     return value if value.endswith("/") else value + "/"
 
 
@@ -154,7 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "HUB_PUBLIC_BASE_URL",
-        "http://127.0.0.1:8501/public/",
+        "http://127.0.0.1:8501/",
         "Absolute address of the public site as the public reaches it. The Atom feed's "
         "ids and links are built from it, so a feed reader keeps each item once and "
         "every deployment has ids of its own: set it before publishing the feed.",

@@ -206,7 +206,7 @@ def hub_server(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_health(server.url("/_stcore/health"), process, server)
+        _wait_for_health(server.url("/app/_stcore/health"), process, server)
         yield server
     finally:
         _stop(process)

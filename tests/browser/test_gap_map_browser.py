@@ -55,7 +55,7 @@ def map_frame(page: Page) -> Frame:
 
 
 def test_gap_map_draws_from_local_files_only(open_page: OpenPage) -> None:
-    page = open_page("/?lang=en")
+    page = open_page("/app/?lang=en")
     requested: list[str] = []  # by the map's frame (its scripts, styles and images)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -93,5 +93,5 @@ def test_gap_map_draws_from_local_files_only(open_page: OpenPage) -> None:
         and urlsplit(url).hostname not in LOCAL_HOSTS
     ]
     assert not foreign, f"requests left the machine: {foreign}"
-    assert any("/app/static/vendor/leaflet-1.9.4/leaflet.js" in url for url in requested)
+    assert any("/assets/vendor/leaflet-1.9.4/leaflet.js" in url for url in requested)
     assert not errors, errors

@@ -50,7 +50,7 @@ def test_anonymous_deep_link_to_staff_page_is_refused_on_fresh_server(
             "the window before any session has called st.navigation); another test ran "
             "first. Run the module in file order."
         )
-    page = open_page("/staff_accounts?lang=en")
+    page = open_page("/app/staff_accounts?lang=en")
 
     # Seeing the guard's refusal proves Streamlit served pages/staff_accounts.py itself
     # (the pages-directory router); hub_app.py's navigation would have shown public_home.
@@ -72,7 +72,7 @@ def test_anonymous_deep_link_to_staff_page_is_refused_on_fresh_server(
 def test_admin_signs_in_through_the_form_and_gets_staff_navigation(
     open_page: OpenPage,
 ) -> None:
-    page = open_page("/?lang=en")
+    page = open_page("/app/?lang=en")
     expect(nav_link(page, "Public information")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     for staff_page in ("Overview", "Partners", "Accounts", "Audit log"):
         expect(nav_offers(page, staff_page)).to_have_count(0)
@@ -97,7 +97,7 @@ def test_admin_signs_in_through_the_form_and_gets_staff_navigation(
 def test_anonymous_visitor_is_still_refused_after_a_staff_sign_in(
     open_page: OpenPage,
 ) -> None:
-    page = open_page("/staff_audit?lang=en")
+    page = open_page("/app/staff_audit?lang=en")
 
     # Once st.navigation has run, an anonymous visitor's navigation has no staff_audit:
     # Streamlit says "Page not found" and runs the default public page. (Run alone on a

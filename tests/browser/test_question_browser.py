@@ -60,7 +60,7 @@ def stored_questions(server: HubServer) -> list[tuple[Question, list[str]]]:
 def test_visitor_asks_a_question_through_the_real_form(
     hub_server: HubServer, open_page: OpenPage
 ) -> None:
-    page = open_page("/?lang=en")
+    page = open_page("/app/?lang=en")
     field = page.get_by_role("textbox", name="Your question")
     expect(field).to_be_editable(timeout=RENDER_TIMEOUT_MS)
     wait_until_idle(page)

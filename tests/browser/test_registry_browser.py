@@ -83,7 +83,7 @@ def test_partner_submits_staff_approves_and_it_is_published(
     title = f"Browser test helpline {uuid.uuid4().hex[:10]}"
 
     # 1. The partner describes a new initiative and submits it for review.
-    partner = open_page("/?lang=en")
+    partner = open_page("/app/?lang=en")
     sign_in(partner, PARTNER_EMAIL, then_see="Our initiatives")
     nav_link(partner, "Our initiatives").click()
     expect(partner.get_by_role("heading", name="Our initiatives")).to_be_visible(
@@ -120,7 +120,7 @@ def test_partner_submits_staff_approves_and_it_is_published(
     assert submitted.category == "health"
 
     # 2. Staff, in another browser context, approves it from the review queue.
-    staff = open_page("/?lang=en")
+    staff = open_page("/app/?lang=en")
     sign_in(staff, STAFF_EMAIL, then_see="Review")
     nav_link(staff, "Review").click()
     expect(staff.get_by_role("heading", name="Review queue")).to_be_visible(
@@ -149,7 +149,7 @@ def test_partner_submits_staff_approves_and_it_is_published(
     assert_no_exception(staff)
 
     # 3. An anonymous visitor finds it on the public information page.
-    visitor = open_page("/?lang=en")
+    visitor = open_page("/app/?lang=en")
     search = visitor.get_by_role("textbox", name="Search", exact=True)
     expect(search).to_be_editable(timeout=RENDER_TIMEOUT_MS)
     wait_until_idle(visitor)

@@ -46,8 +46,8 @@ def test_full_map_is_small_local_and_styled_from_properties(session: Session) ->
 
     assert len(page.encode()) < 1_500_000
     assert not re.findall(r"https?://", page), "the map must not load anything from the web"
-    assert all(url.startswith("/app/static/vendor/") for url in maps.asset_urls(m))
-    assert "/app/static/vendor/leaflet-1.9.4/leaflet.js" in page
+    assert all(url.startswith("/assets/vendor/") for url in maps.asset_urls(m))
+    assert "/assets/vendor/leaflet-1.9.4/leaflet.js" in page
     assert "markercluster" in page
     # Colour travels in properties; no per-feature style branch (folium's style_function).
     assert "switch(" not in page and "case " not in page
