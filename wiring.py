@@ -14,9 +14,11 @@ import threading
 from typing import Annotated
 
 import typer
+import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
+from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -65,6 +67,7 @@ from initiatives.models import (
 from initiatives.overlap_models import InitiativeLink, OverlapDecision, OverlapNote
 from partners.demo import DEMO_PASSWORD, database_is_empty, load_demo_partners
 from partners.models import Account, Organisation
+from partners.sessions import WebSession
 from portal.routes import ROUTES as PORTAL_ROUTES
 
 # --- the schema ----------------------------------------------------------------------
@@ -97,6 +100,7 @@ TABLE_MODELS: tuple[type[SQLModel], ...] = (
     MeasureInitiative,
     Contact,
     RateBucket,
+    WebSession,
 )
 
 
@@ -169,6 +173,16 @@ ASSETS = Mount(
 
 ROUTES = [*PORTAL_ROUTES, ASSETS]
 
+# What the public face needs, to run without Streamlit (``serve-public``).
+PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS]
+
+
+def public_app() -> Starlette:
+    """The public site as its own ASGI app: the same routes as inside the combined
+    server, for deployments that scale the public face apart from the workspace
+    (``python -m hub serve-public``, or ``uvicorn --factory wiring:public_app``)."""
+    return Starlette(routes=PUBLIC_ROUTES)
+
 
 # --- the operators' CLI --------------------------------------------------------------
 
@@ -209,6 +223,18 @@ def worker() -> None:
     typer.echo("Feed worker stopped.")
 
 
+def serve_public(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8502,
+) -> None:
+    """Serve the public site (page, item pages, feed, open data) without Streamlit."""
+    engine = make_engine()
+    prepare_database(engine)
+    engine.dispose()
+    typer.echo(f"Public site on http://{host}:{port}/ (Ctrl-C stops it).")
+    uvicorn.run(public_app(), host=host, port=port, log_level="warning", access_log=False)
+
+
 def build_cli() -> typer.Typer:
     """``python -m hub``: the core's commands and every package's."""
     cli = hub.cli.new_app()
@@ -221,6 +247,7 @@ def build_cli() -> typer.Typer:
     connectivity.cli.register(cli, friendly_errors)  # import-indicators, gaps, ... (issue 7)
     initiatives.cli.register(cli, prepare_database=prepare_database)  # import, export, ...
     portal.cli.register(cli, prepare_database=prepare_database)  # export-public
+    cli.command("serve-public")(friendly_errors(serve_public))
     return cli
 
 
