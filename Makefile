@@ -28,7 +28,14 @@ run: $(VENV)/.runtime ## Migrate, load demo data on first start, serve on 127.0.
 	$(BIN)/python -m hub init-db
 	$(BIN)/streamlit run asgi_app.py --server.address $(HOST) --server.port $(PORT)
 
-test: $(VENV)/.dev ## Run the whole test suite (PostgreSQL tests need HUB_TEST_POSTGRES_URL)
+# The Nu HTML Checker (vnu-jar from the npm registry, run with Java) checks the public
+# pages; without npm the test skips locally (and fails under CI=true).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --ignore-scripts && touch $@; \
+	else echo "npm not found: the Nu HTML Checker test will skip"; fi
+
+test: $(VENV)/.dev node_modules/.installed ## Run the whole test suite (PostgreSQL tests need HUB_TEST_POSTGRES_URL)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev ## ruff (lint + format check) and mypy on the domain packages
