@@ -129,6 +129,13 @@ def current_revisions(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def applied_migrations(engine: Engine) -> int:
+    """How many migrations the database has applied (every revision up to its heads)."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    heads = current_revisions(engine)
+    return len({rev.revision for rev in script.iterate_revisions(tuple(heads), "base")})
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration. Safe to call on every start."""
     try:

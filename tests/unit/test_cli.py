@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from hub.db import make_engine, migrate
+from hub.settings import PROJECT_ROOT
 from partners.models import Account, Organisation
 from wiring import app, build_scheduler, run_worker
 
@@ -33,6 +34,8 @@ def test_init_db_then_demo_on_first_start_only(
     first = runner.invoke(app, ["init-db"])
     assert first.exit_code == 0, first.output
     assert "loaded" in first.output
+    migrations = len(list((PROJECT_ROOT / "migrations" / "versions").glob("0*.py")))
+    assert f"Database up to date ({migrations} migrations)" in first.output, first.output
     second = runner.invoke(app, ["init-db"])
     assert second.exit_code == 0 and "loaded" not in second.output
     with Session(make_engine(sqlite_url)) as session:
