@@ -11,21 +11,27 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/python:
+	@echo "==> Creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# pip shows its progress (one line per package): the first install takes a few minutes.
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	@echo "==> Installing the hub's packages (first time: a few minutes)"
+	$(BIN)/pip install -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@echo "==> Installing the hub's packages and the test tools (first time: a few minutes)"
+	$(BIN)/pip install -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
 # Demo mode is on for the quick start; HUB_DEMO_MODE=0 make run serves an empty hub.
 run: export HUB_DEMO_MODE ?= 1
-run: $(VENV)/.runtime ## Migrate, load demo data on first start, serve on 127.0.0.1:8501
+run: $(VENV)/.runtime ## Migrate, load demo data on first start, serve on 127.0.0.1:8501 (HOST, PORT)
+	@echo "==> Migrating the database (and loading the demo data on first start)"
 	$(BIN)/python -m hub init-db
+	@echo "==> Serving. Public site: http://$(HOST):$(PORT)/  Workspace: http://$(HOST):$(PORT)/app/  Sign in: http://$(HOST):$(PORT)/signin"
 	$(BIN)/streamlit run asgi_app.py --server.address $(HOST) --server.port $(PORT)
 
 # The Nu HTML Checker (vnu-jar from the npm registry, run with Java) checks the public
