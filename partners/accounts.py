@@ -29,7 +29,8 @@ from hub.columns import UTCDateTime
 from hub.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
 from hub.i18n import _
 from hub.records import check_version, save_record, utcnow
-from partners.models import Account, AccountDraft, AccountView, Organisation
+from partners.models import Account, AccountDraft, AccountView, Organisation, principal_for
+from partners.sessions import EndReason, end_account_sessions
 
 # Deliberately loose: the mail server is the real judge. This catches typing slips.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -40,18 +41,6 @@ def normalise_email(raw: str) -> str:
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise InvalidInput(_("E-mail: enter an address like name@example.pt."), field="email")
     return email
-
-
-def principal_for(account: Account, *, signed_in_at: datetime | None = None) -> Principal:
-    assert account.id is not None
-    return Principal(
-        account_id=account.id,
-        email=account.email,
-        display_name=account.display_name,
-        role=account.role,
-        organisation_id=account.organisation_id,
-        signed_in_at=signed_in_at or utcnow(),
-    )
 
 
 def _generic_failure() -> AuthenticationFailed:
@@ -303,6 +292,10 @@ def set_account_active(
     if not active and account.id == admin.account_id:
         raise PermissionDenied(_("You cannot disable your own account."))
     before = snapshot(account)
+    if not active:  # before the change: the revocation must not flush it early
+        end_account_sessions(
+            session=session, actor=admin, account_id=account_id, reason=EndReason.ACCOUNT_DISABLED
+        )
     account.active = active
     if active:
         account.failed_logins = 0
@@ -333,6 +326,10 @@ def update_account(
     if account.id == admin.account_id and draft.role is not Role.ADMIN:
         raise PermissionDenied(_("You cannot remove your own administrator role."))
     before = snapshot(account)
+    if account.role is not draft.role:  # what the sessions were opened for has changed
+        end_account_sessions(
+            session=session, actor=admin, account_id=account_id, reason=EndReason.ROLE_CHANGED
+        )
     account.display_name = draft.display_name
     account.role = draft.role
     account.organisation_id = draft.organisation_id
@@ -349,6 +346,9 @@ def reset_password(
     """Replace the password with a one-time one the user must change; also unlocks."""
     admin, account = _load_for_change(session, actor, account_id, expected_version)
     before = snapshot(account)
+    end_account_sessions(
+        session=session, actor=admin, account_id=account_id, reason=EndReason.PASSWORD_RESET
+    )
     temporary = generate_temporary_password()
     account.password_hash = hash_password(temporary)
     account.must_change_password = True
@@ -364,7 +364,10 @@ def change_own_password(
     actor: Principal | None,
     current_password: str,
     new_password: str,
+    keep_session_token: str | None = None,
 ) -> None:
+    """Change one's own password; every other session of the account ends with it
+    (``keep_session_token``: the session the change was made from stays open)."""
     if actor is None:
         raise PermissionDenied(_("Please sign in first."))
     account = session.get(Account, actor.account_id, populate_existing=True)
@@ -379,6 +382,13 @@ def change_own_password(
             field="new_password",
         )
     before = snapshot(account)
+    end_account_sessions(
+        session=session,
+        actor=actor,
+        account_id=actor.account_id,
+        reason=EndReason.PASSWORD_CHANGED,
+        except_token=keep_session_token,
+    )
     account.password_hash = hash_password(new_password)
     account.must_change_password = False
     _commit_change(session, actor, account, "change_password", before, summary="password changed")

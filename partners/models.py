@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from hub.auth import Role
+from hub.auth import Principal, Role
 from hub.clean import CleanInput
 from hub.i18n import N_
 from hub.records import UTCDateTime, Versioned, enum_type, utcnow
@@ -154,3 +154,16 @@ class AccountView(BaseModel):
     must_change_password: bool
     last_login_at: datetime | None
     version: int
+
+
+def principal_for(account: Account, *, signed_in_at: datetime | None = None) -> Principal:
+    """The principal services see for ``account`` (its role and organisation as stored)."""
+    assert account.id is not None
+    return Principal(
+        account_id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        role=account.role,
+        organisation_id=account.organisation_id,
+        signed_in_at=signed_in_at or utcnow(),
+    )
