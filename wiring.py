@@ -48,7 +48,7 @@ from geo.models import Area
 from hub import settings
 from hub.audit import AuditEntry
 from hub.cli import friendly_errors
-from hub.db import check_connection, current_revisions, make_engine, migrate, session_scope
+from hub.db import applied_migrations, check_connection, make_engine, migrate, session_scope
 from hub.scheduler import ScheduledJob
 from hub.scheduler import build_scheduler as build_job_scheduler
 from hub.scheduler import run_worker as run_job_worker
@@ -191,9 +191,10 @@ def init_db() -> None:
     """Create or upgrade the schema (Alembic); in demo mode, load demo data if empty."""
     engine = make_engine()
     loaded = prepare_database(engine)
+    where = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
     typer.echo(
-        f"Database ready at schema {', '.join(sorted(current_revisions(engine)))}: "
-        f"{engine.url.render_as_string(hide_password=True)}"
+        f"Database up to date ({applied_migrations(engine)} migrations): "
+        f"{where or engine.url.render_as_string(hide_password=True)}"
     )
     if loaded:
         typer.echo(f"Demo mode: loaded {loaded} demo records. Demo password: {DEMO_PASSWORD}")
