@@ -28,6 +28,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # Demo mode is on for the quick start; HUB_DEMO_MODE=0 make run serves an empty hub.
 run: export HUB_DEMO_MODE ?= 1
+# An illustrative IATI reporting-org (XE-EXAMPLE: org-id.guide's list for examples) so
+# the demo's IATI export can be tried; a deployment sets its own (issue 15).
+run: export HUB_IATI_REPORTING_ORG_REF ?= XE-EXAMPLE-DEMO-OFFICE
+run: export HUB_IATI_REPORTING_ORG_NAME ?= Coordination office (demo)
 run: $(VENV)/.runtime ## Migrate, load demo data on first start, serve on 127.0.0.1:8501 (HOST, PORT)
 	@echo "==> Migrating the database (and loading the demo data on first start)"
 	$(BIN)/python -m hub init-db

@@ -39,7 +39,14 @@ def initiative_import(*, key: str, actor: Principal, organisation_id: int | None
                 mime=template.media_type,
                 key=f"{key}_tpl_{fmt}",
             )
-        upload = st.file_uploader(_("File"), type=["csv", "xlsx"], key=f"{key}_file")
+        upload = st.file_uploader(
+            _("File (CSV or XLSX)"),
+            type=["csv", "xlsx"],
+            key=f"{key}_file",
+            help=_("Drag the file here or browse for it; at most {n} MB.").format(
+                n=st.get_option("server.maxUploadSize")
+            ),
+        )
         valid_only = st.checkbox(
             _("Import the valid rows only (skip rows with problems)"), key=f"{key}_valid_only"
         )
@@ -63,15 +70,14 @@ def initiative_import(*, key: str, actor: Principal, organisation_id: int | None
             for warning in report.warnings:
                 st.warning(warning)
             if report.problems:
-                st.dataframe(
-                    pd.DataFrame(
-                        [
-                            {_("Row"): p.row, _("Column"): p.column, _("Problem"): p.message}
-                            for p in report.problems
-                        ]
-                    ),
-                    hide_index=True,
-                    width="stretch",
+                st.dataframe(pd.DataFrame(report.problem_rows()), hide_index=True, width="stretch")
+                st.download_button(
+                    _("Download the report (CSV)"),
+                    report.problems_csv(),
+                    file_name="import-report.csv",
+                    mime="text/csv",
+                    key=f"{key}_report",
+                    icon=":material/download:",
                 )
             if report.written:
                 clear_public_caches()
@@ -95,6 +101,8 @@ def initiative_exports(*, key: str, actor: Principal, include_all: bool) -> None
         label_visibility="collapsed",
     )
     if columns[1].button(_("Prepare export"), key=f"{key}_prepare", icon=":material/download:"):
+        # An earlier export's button must not stand beside this export's error.
+        st.session_state.pop(f"{key}_file", None)
         try:
             with session_scope(get_engine()) as session:
                 st.session_state[f"{key}_file"] = export_initiatives(

@@ -1,8 +1,11 @@
 """Importing initiatives from exchange-format CSV or XLSX, and the import report.
 
 Import validates every row with ``initiatives.validation.validate_draft`` (the
-reference lists are read once per import), reports every bad row with its row number,
-column and reason, and writes all rows or none (or, on request, the valid rows only)
+reference lists are read once per import) and reports every problem of every row: its
+row number, column, the value and what is expected. ``validate_draft`` stops at the
+first problem, so a refused field is set aside (a list keeps only its good values) and
+the draft checked again until it passes; the rule stays written once. All rows or none
+are written (or, on request, the valid rows only)
 through ``initiatives.bulk``, which versions and audits each record as the one-record
 services do. Permissions are the services' rules: a partner imports for their own
 organisation only.
@@ -10,6 +13,8 @@ organisation only.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +27,7 @@ from hub.audit import record_change
 from hub.auth import Principal
 from hub.errors import HubError, InvalidInput, PermissionDenied
 from hub.i18n import _
+from hub.tabular import safe_cell
 from initiatives.bulk import BulkItem, drafts_of, initiatives_by_code, write_many
 from initiatives.exchange.formats import (
     COLUMNS,
@@ -61,7 +67,8 @@ from partners.models import Organisation
 class RowProblem:
     row: int  # as a spreadsheet numbers it: the header is row 1
     column: str
-    message: str
+    message: str  # what is wrong and what is expected, in the user's language
+    value: str = ""  # the cell (or the one value of a list cell) that was refused
 
 
 @dataclass
@@ -98,6 +105,24 @@ class ImportReport:
             "Nothing was imported: {n} of {rows} rows have problems. Correct them and import "
             "the file again, or import the valid rows only."
         ).format(n=len(self.bad_rows), rows=self.rows)
+
+    def problem_rows(self) -> list[dict[str, str | int]]:
+        """The problems as table rows with translated headings (screen and CSV)."""
+        return [
+            {_("Row"): p.row, _("Column"): p.column, _("Value"): p.value, _("Problem"): p.message}
+            for p in self.problems
+        ]
+
+    def problems_csv(self) -> bytes:
+        """The problems as a CSV file for a spreadsheet (UTF-8 with a BOM, as every CSV
+        the hub writes; cells guarded against formulas: the values came from the file)."""
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        rows = self.problem_rows()
+        writer.writerow([_("Row"), _("Column"), _("Value"), _("Problem")])
+        for row in rows:
+            writer.writerow([safe_cell(v) for v in row.values()])
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     def lines(self) -> list[str]:
         """The report as text: the summary, warnings, then one line per problem."""
@@ -185,15 +210,18 @@ def _row_values(header: list[str], record: list[Any]) -> dict[str, Any]:
     return values
 
 
+Problem = tuple[str, str, str]  # column, message, value
+
+
 def _parse_row(
     values: dict[str, Any], base: InitiativeDraft, ref: _Reference
-) -> tuple[InitiativeDraft, list[tuple[str, str]]]:
+) -> tuple[InitiativeDraft, list[Problem]]:
     """The row laid over ``base`` (the existing record, or the defaults), and its problems.
 
     A column missing from the file leaves the value alone; an empty cell empties it,
     except organisation, category and status, where it means "unchanged / default".
     """
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     update: dict[str, Any] = {"code": cell_text(values.get("id"))}
     for column in ("title", "description", "link", "contact_email"):
         if column in values:
@@ -202,7 +230,7 @@ def _parse_row(
         name = cell_text(values["organisation"])
         organisation_id = ref.organisations.get(name.lower())
         if organisation_id is None:
-            problems.append(("organisation", _unknown_organisation(name)))
+            problems.append(("organisation", _unknown_organisation(name), name))
         else:
             update["lead_organisation_id"] = organisation_id
     if "participating_organisations" in values:
@@ -215,7 +243,7 @@ def _parse_row(
                     name, role = head.strip(), _ROLE_KEYS[_key(tail)]
             organisation_id = ref.organisations.get(name.lower())
             if organisation_id is None:
-                problems.append(("participating_organisations", _unknown_organisation(name)))
+                problems.append(("participating_organisations", _unknown_organisation(name), entry))
             else:
                 participants.append(Participant(organisation_id=organisation_id, role=role))
         update["participants"] = participants
@@ -240,6 +268,7 @@ def _parse_row(
                         _("Channels: '{value}' is not a channel. Use: {allowed}.").format(
                             value=raw, allowed=", ".join(c.value for c in Channel)
                         ),
+                        raw,
                     )
                 )
         update["channels"] = channels
@@ -255,6 +284,7 @@ def _parse_row(
                             "{column}: '{value}' is not a date. Write it as YYYY-MM-DD "
                             "(for example 2020-03-20)."
                         ).format(column=column, value=cell_text(values[column])),
+                        cell_text(values[column]),
                     )
                 )
     if cell_text(values.get("status")):
@@ -268,6 +298,7 @@ def _parse_row(
                     _("Status: '{value}' is not a status. Use: {allowed}.").format(
                         value=raw, allowed=", ".join(s.value for s in Status)
                     ),
+                    raw,
                 )
             )
     for column in ("people_targeted", "people_reached"):
@@ -281,9 +312,89 @@ def _parse_row(
                         _("{column}: '{value}' is not a whole number of people.").format(
                             column=column, value=cell_text(values[column])
                         ),
+                        cell_text(values[column]),
                     )
                 )
     return base.model_copy(update=update), problems
+
+
+# How a refused field is set aside so the next check can run: a value that passes.
+_LIST_FIELDS = ("participants", "target_groups", "areas")
+_PASSES = 20  # more than the draft has fields: every field is refused at most once
+
+
+def _set_aside(draft: InitiativeDraft, field: str, ref: _Reference) -> InitiativeDraft | None:
+    """``draft`` with the refused scalar ``field`` replaced by a value that passes, or
+    None when there is none (the row's other problems cannot be reached)."""
+    update: dict[str, Any]
+    match field:
+        case "title":
+            update = {"title": "-"}
+        case "description" | "link" | "contact_email":
+            update = {field: ""}
+        case "lead_organisation_id" if ref.organisation_ids:
+            update = {"lead_organisation_id": min(ref.organisation_ids)}
+        case "category" if ref.categories:
+            update = {"category": min(ref.categories)}
+        case "planned_end" | "actual_end" | "people_targeted" | "people_reached" | "code":
+            update = {field: None}
+        case _:
+            return None
+    return draft.model_copy(update=update)
+
+
+def _check_all(
+    draft: InitiativeDraft, values: dict[str, Any], ref: _Reference, session: Session
+) -> tuple[InitiativeDraft | None, list[Problem]]:
+    """Every problem ``validate_draft`` finds in the draft (not only its first), and the
+    cleaned draft when there are none."""
+
+    def check(candidate: InitiativeDraft) -> InitiativeDraft:
+        return validate_draft(
+            session=session,
+            draft=candidate,
+            area_codes=ref.area_codes,
+            categories=ref.categories,
+            target_groups=ref.target_groups,
+            organisation_ids=ref.organisation_ids,
+        )
+
+    problems: list[Problem] = []
+    for _pass in range(_PASSES):
+        try:
+            checked = check(draft)
+        except InvalidInput as err:
+            field = err.field or ""
+            column = FIELD_COLUMNS.get(field, field)
+            if field in _LIST_FIELDS:
+                # The earlier fields pass by now, so a one-value list that is refused
+                # for this field names exactly one bad value.
+                kept = []
+                for item in getattr(draft, field):
+                    try:
+                        check(draft.model_copy(update={field: [item]}))
+                    except InvalidInput as one:
+                        if one.field == field:
+                            problems.append((column, str(one), _shown(item)))
+                            continue
+                    kept.append(item)
+                if len(kept) == len(getattr(draft, field)):
+                    kept = []  # refused as a whole: nothing left to tell apart
+                    problems.append((column, str(err), cell_text(values.get(column))))
+                draft = draft.model_copy(update={field: kept})
+                continue
+            problems.append((column, str(err), cell_text(values.get(column))))
+            aside = _set_aside(draft, field, ref)
+            if aside is None:
+                break
+            draft = aside
+        else:
+            return (None if problems else checked), problems
+    return None, problems
+
+
+def _shown(item: Any) -> str:
+    return str(getattr(item, "organisation_id", item))
 
 
 def _unknown_organisation(name: str) -> str:
@@ -358,6 +469,7 @@ def import_initiatives(
                     _("id: '{code}' is already used on row {row} of this file.").format(
                         code=code, row=seen[code]
                     ),
+                    code,
                 )
             )
             continue
@@ -377,6 +489,7 @@ def import_initiatives(
                     number,
                     "id",
                     _("'{code}' was withdrawn; it can no longer be edited.").format(code=code),
+                    code,
                 )
             )
             continue
@@ -386,29 +499,23 @@ def import_initiatives(
             report.problems.append(RowProblem(number, "organisation", _not_yours()))
             denied.append((number, code, record))
             continue
-        if not problems and draft.lead_organisation_id is None:
+        if draft.lead_organisation_id is None and not any(
+            c == "organisation" for c, _m, _v in problems
+        ):
             problems.append(
                 (
                     "organisation",
                     _("Organisation: name the organisation that leads the initiative."),
+                    "",
                 )
             )
-        if not problems:
-            try:
-                draft = validate_draft(
-                    session=session,
-                    draft=draft,
-                    area_codes=ref.area_codes,
-                    categories=ref.categories,
-                    target_groups=ref.target_groups,
-                    organisation_ids=ref.organisation_ids,
-                )
-            except InvalidInput as err:
-                problems.append((FIELD_COLUMNS.get(err.field or "", err.field or ""), str(err)))
-        if problems:
-            report.problems.extend(RowProblem(number, c, m) for c, m in problems)
+        checked, found = _check_all(draft, values, ref, session)
+        reported = {c for c, _m, _v in problems}  # a column the parser refused is not
+        problems.extend(p for p in found if p[0] not in reported)  # reported twice
+        if problems or checked is None:
+            report.problems.extend(RowProblem(number, c, m, v) for c, m, v in problems)
             continue
-        items.append(BulkItem(draft=draft, existing=record, current=base if record else None))
+        items.append(BulkItem(draft=checked, existing=record, current=base if record else None))
 
     if denied:
         _record_denials(session, actor, denied)
