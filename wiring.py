@@ -69,6 +69,7 @@ from partners.demo import DEMO_PASSWORD, database_is_empty, load_demo_partners
 from partners.models import Account, Organisation
 from partners.sessions import WebSession
 from portal.routes import ROUTES as PORTAL_ROUTES
+from portal.signin import ROUTES as SIGNIN_ROUTES
 
 # --- the schema ----------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ ASSETS = Mount(
     "/assets", app=StaticFiles(directory=settings.PROJECT_ROOT / "static"), name="assets"
 )
 
-ROUTES = [*PORTAL_ROUTES, ASSETS]
+ROUTES = [*PORTAL_ROUTES, *SIGNIN_ROUTES, ASSETS]  # sign-in: /signin, /signout (issue 14)
 
 # What the public face needs, to run without Streamlit (``serve-public``).
 PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS]

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from hub.errors import PermissionDenied
-from hub.i18n import _
+from hub.i18n import N_, _
 
 
 class Role(enum.StrEnum):
@@ -27,6 +27,12 @@ class Role(enum.StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
+# How a role is named to people (translate with ``_`` when shown).
+ROLE_LABELS = {
+    Role.ADMIN: N_("administrator"),
+    Role.STAFF: N_("coordination staff"),
+    Role.PARTNER: N_("partner"),
+}
 
 
 @dataclass(frozen=True)

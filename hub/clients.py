@@ -53,6 +53,13 @@ def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address.version == net.version and address in net for net in trusted)
 
 
+def is_trusted_proxy(peer: str | None) -> bool:
+    """Whether the TCP peer is one of ``HUB_TRUSTED_PROXIES``: only then may its
+    ``X-Forwarded-*`` headers (the client's address, ``X-Forwarded-Proto``) be believed."""
+    address = parse_address(peer or LOOPBACK)
+    return address is not None and _trusted(address, settings.get("HUB_TRUSTED_PROXIES"))
+
+
 def client_address(
     peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]
 ) -> str | None:
