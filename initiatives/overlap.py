@@ -599,9 +599,11 @@ def similar_to_draft(
     draft: InitiativeDraft,
     limit: int = 5,
     exclude_id: int | None = None,
+    min_score: float | None = None,
 ) -> list[SimilarInitiative]:
     """The closest existing initiatives to a draft, and why. A partner sees published
-    initiatives and their own organisation's; staff see all."""
+    initiatives and their own organisation's; staff see all. ``min_score`` (default the
+    warn threshold) 0 gives the nearest ones even when none is similar enough to warn."""
     if actor is None:
         raise PermissionDenied(_("Please sign in first."))
     if not draft.title.strip() and not draft.description.strip():
@@ -616,7 +618,8 @@ def similar_to_draft(
         or index.states[n] == ReviewState.PUBLISHED.value
         or _own(session, actor, index.keys[n])
     ]
-    scored = [s for s in index.score_against(record, visible) if s.score >= warn_threshold()]
+    floor = warn_threshold() if min_score is None else min_score
+    scored = [s for s in index.score_against(record, visible) if s.score >= floor]
     scored.sort(key=lambda s: -s.score)
     scored = scored[:limit]
     if not scored:
