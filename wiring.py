@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+import api.cli
 import connectivity.cli
 import feeds.cli
 import hub.cli
@@ -38,6 +39,8 @@ from answers.models import (
     QuestionContact,
     RateBucket,
 )
+from api.app import create_app as create_api
+from api.standalone import PREFIX as API_PREFIX
 from connectivity.demo import load_demo_indicators
 from connectivity.models import IndicatorValue
 from feeds.demo import load_demo_feeds
@@ -49,6 +52,7 @@ from hub import settings
 from hub.audit import AuditEntry
 from hub.cli import friendly_errors
 from hub.db import applied_migrations, check_connection, make_engine, migrate, session_scope
+from hub.outbox import OutboxMessage
 from hub.scheduler import ScheduledJob
 from hub.scheduler import build_scheduler as build_job_scheduler
 from hub.scheduler import run_worker as run_job_worker
@@ -65,9 +69,11 @@ from initiatives.models import (
     VocabularyTerm,
 )
 from initiatives.overlap_models import InitiativeLink, OverlapDecision, OverlapNote
+from partners.api_keys import ApiIdempotency, ApiKey
 from partners.demo import DEMO_PASSWORD, database_is_empty, load_demo_partners
 from partners.models import Account, Organisation
 from partners.sessions import WebSession
+from partners.webhooks import WebhookDelivery, WebhookSubscription
 from portal.routes import ROUTES as PORTAL_ROUTES
 from portal.signin import ROUTES as SIGNIN_ROUTES
 
@@ -102,6 +108,12 @@ TABLE_MODELS: tuple[type[SQLModel], ...] = (
     Contact,
     RateBucket,
     WebSession,
+    # partner API and webhooks (issue 17)
+    ApiKey,
+    ApiIdempotency,
+    OutboxMessage,
+    WebhookSubscription,
+    WebhookDelivery,
 )
 
 
@@ -172,7 +184,10 @@ ASSETS = Mount(
     "/assets", app=StaticFiles(directory=settings.PROJECT_ROOT / "static"), name="assets"
 )
 
-ROUTES = [*PORTAL_ROUTES, *SIGNIN_ROUTES, ASSETS]  # sign-in: /signin, /signout (issue 14)
+# The partner API (issue 17); its engine is made on its first request.
+API = Mount(API_PREFIX, app=create_api(), name="api")
+
+ROUTES = [*PORTAL_ROUTES, *SIGNIN_ROUTES, ASSETS, API]  # sign-in: /signin, /signout (issue 14)
 
 # What the public face needs, to run without Streamlit (``serve-public``).
 PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS]
@@ -249,6 +264,7 @@ def build_cli() -> typer.Typer:
     connectivity.cli.register(cli, friendly_errors)  # import-indicators, gaps, ... (issue 7)
     initiatives.cli.register(cli, prepare_database=prepare_database)  # import, export, ...
     portal.cli.register(cli, prepare_database=prepare_database)  # export-public
+    api.cli.register(cli)  # serve-api, api-keys create/list/revoke (issue 17)
     cli.command("serve-public")(friendly_errors(serve_public))
     return cli
 

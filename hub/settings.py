@@ -314,6 +314,22 @@ SETTINGS: tuple[Setting, ...] = (
         "many addresses.",
         _parse_positive_int,
     ),
+    # partner API (issue 17)
+    Setting(
+        "HUB_API_KEY_PER_MINUTE",
+        "600",
+        "Requests one API key may make per minute (bursts up to half of it at once); "
+        "over it the API answers 429 with Retry-After. Counted in the database, so every "
+        "replica shares it.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_API_PUBLIC_PER_MINUTE",
+        "60",
+        "Requests one client without a key (its address, see HUB_TRUSTED_PROXIES) may make "
+        "per minute to the API's public endpoints.",
+        _parse_positive_int,
+    ),
 )
 
 

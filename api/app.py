@@ -1,0 +1,94 @@
+"""The API app: ``create_app()`` builds it; ``wiring`` mounts it at /api/v1 in the
+Streamlit server, and ``python -m hub serve-api`` serves it alone with uvicorn.
+
+The engine is made on first use (once per app), not at import, so mounting the API
+costs nothing until a request comes. Requests set the language from Accept-Language;
+every error leaves as problem+json (``api.problems``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Engine
+from starlette.responses import Response
+
+from api import bulk, docs, initiatives, problems, public
+from api.deps import wanted_language
+from api.schemas import FieldProblem, Problem
+from hub.db import make_engine
+from hub.i18n import set_language
+
+TITLE = "Coordination hub API"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "The partner API of the crisis-response coordination hub: initiatives (read, write, "
+    "bulk upsert), reference lists and published records. Errors are RFC 9457 problem "
+    "documents in the language of Accept-Language (pt or en)."
+)
+
+
+class EngineHolder:
+    """One engine per app, made on first use."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine()
+            return self._engine
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.engine = EngineHolder(engine)
+    problems.install(app)
+
+    @app.middleware("http")
+    async def language(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        set_language(wanted_language(request.headers.get("accept-language")))
+        response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Language", wanted_language(request.headers.get("accept-language"))
+        )
+        return response
+
+    app.include_router(bulk.router)
+    app.include_router(initiatives.router)
+    app.include_router(public.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        return HTMLResponse(docs.render_docs(app.openapi()))
+
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            document = original()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            schemas.setdefault("FieldProblem", FieldProblem.model_json_schema())
+            schemas["Problem"].pop("$defs", None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

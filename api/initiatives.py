@@ -1,0 +1,356 @@
+"""/initiatives: list, get, create, update, withdraw, progress, confirm (with a key).
+
+Thin: each endpoint finds the record by its code, calls the one service the form calls
+(``initiatives.service``), and renders the result. The services check permissions
+(a partner's key: its organisation's records), validate, save, version and audit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api.deps import KeyDep, SessionDep, WriterDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas import (
+    MAX_PAGE,
+    InitiativeInput,
+    InitiativeOut,
+    InitiativePage,
+    InitiativeSaved,
+    InitiativeUpdate,
+    OverlapHint,
+    ProgressInput,
+    VersionInput,
+    WithdrawInput,
+)
+from hub.auth import Principal
+from hub.errors import InvalidInput, NotFound, PermissionDenied
+from hub.i18n import _
+from initiatives import service
+from initiatives.bulk import drafts_of
+from initiatives.models import (
+    Initiative,
+    InitiativeArea,
+    InitiativeDraft,
+    InitiativeParticipant,
+    ReviewState,
+    Status,
+)
+from initiatives.overlap import similar_to_draft
+from initiatives.queries import visible_to
+from partners.models import Organisation
+
+router = APIRouter(prefix="/initiatives", tags=["initiatives"], responses=PROBLEM_RESPONSES)
+
+
+# --- cursors -------------------------------------------------------------------------
+
+
+def encode_cursor(initiative: Initiative) -> str:
+    raw = json.dumps([initiative.updated_at.isoformat(), initiative.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(stamp)
+        if not isinstance(row_id, int) or moment.tzinfo is None:
+            raise ValueError(cursor)
+        return moment, row_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput(
+            _("cursor: not a cursor this API gave; start again without it."), field="cursor"
+        ) from None
+
+
+def list_initiatives_query(
+    *,
+    actor: Principal | None,
+    cursor: str | None,
+    updated_since: datetime | None,
+    status: Status | None = None,
+    category: str | None = None,
+    area: str | None = None,
+    organisation_id: int | None = None,
+    review_state: ReviewState | None = None,
+    limit: int,
+) -> SelectOfScalar[Initiative]:
+    """The page's SELECT: oldest change first (``updated_at``, then ``id``), so a client
+    that keeps its last cursor, or ``updated_since``, sees every later change."""
+    query = select(Initiative).where(visible_to(actor))
+    if updated_since is not None:
+        if updated_since.tzinfo is None:
+            raise InvalidInput(
+                _("updated_since: give the time zone, e.g. 2026-12-01T10:00:00Z."),
+                field="updated_since",
+            )
+        query = query.where(col(Initiative.updated_at) >= updated_since)
+    if cursor:
+        moment, row_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(Initiative.updated_at) > moment,
+                and_(col(Initiative.updated_at) == moment, col(Initiative.id) > row_id),
+            )
+        )
+    if status is not None:
+        query = query.where(Initiative.status == status)
+    if category:
+        query = query.where(Initiative.category == category)
+    if review_state is not None:
+        query = query.where(Initiative.review_state == review_state)
+    if area:
+        query = query.where(
+            col(Initiative.id).in_(
+                select(InitiativeArea.initiative_id).where(InitiativeArea.area_code == area)
+            )
+        )
+    if organisation_id is not None:
+        query = query.where(
+            or_(
+                col(Initiative.lead_organisation_id) == organisation_id,
+                col(Initiative.id).in_(
+                    select(InitiativeParticipant.initiative_id).where(
+                        InitiativeParticipant.organisation_id == organisation_id
+                    )
+                ),
+            )
+        )
+    return query.order_by(col(Initiative.updated_at), col(Initiative.id)).limit(limit + 1)
+
+
+# --- shapes --------------------------------------------------------------------------
+
+
+def shapes(*, session: Session, initiatives: list[Initiative]) -> list[InitiativeOut]:
+    drafts = drafts_of(session=session, initiatives=initiatives)
+    lead_ids = {i.lead_organisation_id for i in initiatives}
+    names = (
+        dict(
+            session.exec(
+                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(lead_ids))
+            ).all()
+        )
+        if lead_ids
+        else {}
+    )
+    out = []
+    for initiative in initiatives:
+        draft = drafts[initiative.id or 0]
+        out.append(
+            InitiativeOut(
+                id=initiative.id or 0,
+                code=initiative.code,
+                title=initiative.title,
+                description=initiative.description,
+                lead_organisation_id=initiative.lead_organisation_id,
+                organisation=names.get(initiative.lead_organisation_id, ""),
+                participants=draft.participants,
+                category=initiative.category,
+                target_groups=draft.target_groups,
+                areas=draft.areas,
+                channels=draft.channels,
+                planned_start=initiative.planned_start,
+                planned_end=initiative.planned_end,
+                actual_start=initiative.actual_start,
+                actual_end=initiative.actual_end,
+                status=initiative.status,
+                people_targeted=initiative.people_targeted,
+                people_reached=initiative.people_reached,
+                cost=initiative.cost,
+                link=initiative.link,
+                contact_email=initiative.contact_email,
+                review_state=initiative.review_state,
+                review_note=initiative.review_note,
+                pending_review=initiative.pending_changes is not None,
+                version=initiative.version,
+                last_confirmed_at=initiative.last_confirmed_at,
+                updated_at=initiative.updated_at,
+            )
+        )
+    return out
+
+
+def overlap_hints(
+    *, session: Session, actor: Principal, draft: InitiativeDraft, initiative_id: int | None
+) -> list[OverlapHint]:
+    return [
+        OverlapHint(
+            code=s.code,
+            title=s.title,
+            organisation=s.organisation,
+            score=round(s.score, 3),
+            explanation=s.explanation,
+        )
+        for s in similar_to_draft(
+            session=session, actor=actor, draft=draft, exclude_id=initiative_id
+        )
+        if s.initiative_id != initiative_id
+    ]
+
+
+def find_by_code(*, session: Session, actor: Principal, code: str) -> Initiative:
+    """The record ``code`` names, if the actor may see it; else 404 (the service
+    records the refused look)."""
+    row_id = session.exec(select(Initiative.id).where(Initiative.code == code)).first()
+    if row_id is None:
+        raise NotFound(_("No initiative has the identifier {code}.").format(code=code))
+    try:
+        return service.get_initiative(session=session, actor=actor, initiative_id=row_id)
+    except PermissionDenied:
+        raise NotFound(_("No initiative has the identifier {code}.").format(code=code)) from None
+
+
+def saved(*, session: Session, actor: Principal, initiative: Initiative) -> InitiativeSaved:
+    fresh = session.get(Initiative, initiative.id, populate_existing=True)
+    assert fresh is not None
+    (shape,) = shapes(session=session, initiatives=[fresh])
+    draft = drafts_of(session=session, initiatives=[fresh])[fresh.id or 0]
+    return InitiativeSaved(
+        initiative=shape,
+        overlap_hints=overlap_hints(
+            session=session, actor=actor, draft=draft, initiative_id=fresh.id
+        ),
+    )
+
+
+# --- endpoints -----------------------------------------------------------------------
+
+
+@router.get("", summary="List initiatives the key may see")
+def list_initiatives(
+    session: SessionDep,
+    key: KeyDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    updated_since: datetime | None = None,
+    status: Status | None = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    area: Annotated[str | None, Query(max_length=12)] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    review_state: ReviewState | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> InitiativePage:
+    """Oldest change first. A partner's key sees its organisation's initiatives (led
+    or joint); staff keys see all. Filters match exactly."""
+    rows = list(
+        session.exec(
+            list_initiatives_query(
+                actor=key.principal,
+                cursor=cursor,
+                updated_since=updated_since,
+                status=status,
+                category=category,
+                area=area,
+                organisation_id=organisation_id,
+                review_state=review_state,
+                limit=limit,
+            )
+        ).all()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return InitiativePage(
+        items=shapes(session=session, initiatives=rows),
+        next_cursor=encode_cursor(rows[-1]) if more and rows else None,
+    )
+
+
+@router.get("/{code:path}", summary="One initiative")
+def get_initiative(session: SessionDep, key: KeyDep, code: str) -> InitiativeOut:
+    initiative = find_by_code(session=session, actor=key.principal, code=code)
+    return shapes(session=session, initiatives=[initiative])[0]
+
+
+@router.post("", status_code=201, summary="Create an initiative (a draft, or submitted)")
+def create_initiative(
+    session: SessionDep,
+    key: WriterDep,
+    body: InitiativeInput,
+    response: Response,
+    submit: bool = False,
+) -> InitiativeSaved:
+    actor = key.principal
+    draft = InitiativeDraft.model_validate(body.model_dump())
+    if draft.lead_organisation_id is None:
+        draft = draft.model_copy(update={"lead_organisation_id": actor.organisation_id})
+    initiative = service.create_initiative(session=session, actor=actor, draft=draft, submit=submit)
+    response.headers["Location"] = f"initiatives/{initiative.code}"
+    return saved(session=session, actor=actor, initiative=initiative)
+
+
+@router.put("/{code:path}", summary="Edit an initiative (a published one's edit waits for review)")
+def update_initiative(
+    session: SessionDep, key: WriterDep, code: str, body: InitiativeUpdate
+) -> InitiativeSaved:
+    actor = key.principal
+    initiative = find_by_code(session=session, actor=actor, code=code)
+    draft = InitiativeDraft.model_validate(body.model_dump(exclude={"version", "submit"}))
+    if draft.lead_organisation_id is None:
+        draft = draft.model_copy(update={"lead_organisation_id": initiative.lead_organisation_id})
+    updated = service.update_initiative(
+        session=session,
+        actor=actor,
+        initiative_id=initiative.id or 0,
+        draft=draft,
+        expected_version=body.version,
+        submit=body.submit,
+    )
+    return saved(session=session, actor=actor, initiative=updated)
+
+
+@router.post("/{code:path}/withdraw", summary="Withdraw an initiative")
+def withdraw_initiative(
+    session: SessionDep, key: WriterDep, code: str, body: WithdrawInput
+) -> InitiativeOut:
+    initiative = find_by_code(session=session, actor=key.principal, code=code)
+    done = service.withdraw_initiative(
+        session=session,
+        actor=key.principal,
+        initiative_id=initiative.id or 0,
+        expected_version=body.version,
+        reason=body.reason,
+    )
+    return shapes(session=session, initiatives=[done])[0]
+
+
+@router.post("/{code:path}/progress", summary="Report progress (applied at once)")
+def report_progress(
+    session: SessionDep, key: WriterDep, code: str, body: ProgressInput
+) -> InitiativeOut:
+    initiative = find_by_code(session=session, actor=key.principal, code=code)
+    done = service.report_progress(
+        session=session,
+        actor=key.principal,
+        initiative_id=initiative.id or 0,
+        expected_version=body.version,
+        status=body.status,
+        people_reached=body.people_reached,
+        actual_start=body.actual_start,
+        actual_end=body.actual_end,
+    )
+    return shapes(session=session, initiatives=[done])[0]
+
+
+@router.post("/{code:path}/confirm", summary="Confirm the initiative is still current")
+def confirm_initiative(
+    session: SessionDep, key: WriterDep, code: str, body: VersionInput
+) -> InitiativeOut:
+    initiative = find_by_code(session=session, actor=key.principal, code=code)
+    done = service.confirm_initiative(
+        session=session,
+        actor=key.principal,
+        initiative_id=initiative.id or 0,
+        expected_version=body.version,
+    )
+    return shapes(session=session, initiatives=[done])[0]
