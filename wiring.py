@@ -27,6 +27,7 @@ import connectivity.cli
 import feeds.cli
 import hub.cli
 import initiatives.cli
+import outreach.cli
 import partners.cli
 import portal.cli
 from answers.demo import load_demo_answers
@@ -264,6 +265,7 @@ def build_cli() -> typer.Typer:
     connectivity.cli.register(cli, friendly_errors)  # import-indicators, gaps, ... (issue 7)
     initiatives.cli.register(cli, prepare_database=prepare_database)  # import, export, ...
     portal.cli.register(cli, prepare_database=prepare_database)  # export-public
+    outreach.cli.register(cli, prepare_database=prepare_database)  # leaflets (issue 19)
     api.cli.register(cli)  # serve-api, api-keys create/list/revoke (issue 17)
     cli.command("serve-public")(friendly_errors(serve_public))
     return cli

@@ -330,6 +330,20 @@ SETTINGS: tuple[Setting, ...] = (
         "per minute to the API's public endpoints.",
         _parse_positive_int,
     ),
+    # reaching people offline: leaflets, SMS, subscriptions (issue 19)
+    Setting("HUB_OFFICE_NAME", "Gabinete de coordenação", "Office name printed on leaflets."),
+    Setting(
+        "HUB_OUTREACH_SECRET",
+        "",
+        "Secret key that signs subscription links and hashes SMS senders (empty: only in "
+        "demo mode, a fixed demo key).",
+    ),
+    Setting("HUB_SMS_SHARED_SECRET", "", "Shared secret of the RapidPro and Kannel routes."),
+    Setting("HUB_TWILIO_AUTH_TOKEN", "", "Twilio auth token that signs its webhook requests."),
+    Setting("HUB_SMS_PER_HOUR", "30", "SMS one sender may send per hour.", _parse_positive_int),
+    Setting("HUB_SMS_OUTBOUND_URL", "", "Gateway API that sends SMS (empty: SMS not sent)."),
+    Setting("HUB_SMS_OUTBOUND_TOKEN", "", "Token of the SMS gateway's outbound API."),
+    Setting("HUB_DIGEST_HOUR", "9", "Hour (Europe/Lisbon) of the daily digest.", int),
 )
 
 

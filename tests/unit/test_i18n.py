@@ -17,7 +17,11 @@ def marked_strings() -> dict[str, str]:
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(PROJECT_ROOT),
-        method_map=[("**.py", "python"), ("portal/templates/**.j2", "jinja2")],
+        method_map=[
+            ("**.py", "python"),
+            ("portal/templates/**.j2", "jinja2"),
+            ("outreach/templates/**.j2", "jinja2"),
+        ],
         keywords={"_": None, "N_": None},
         directory_filter=lambda path: not any(part in path.split("/") for part in SKIPPED_DIRS),
     ):

@@ -35,7 +35,16 @@ from ui.navigation import every_page_file
 
 GUARDS = {"allow_public", "require_signed_in", "require_role"}
 CORE = "hub"
-DOMAIN = {"partners", "initiatives", "feeds", "answers", "connectivity", "geo", "portal"}
+DOMAIN = {
+    "partners",
+    "initiatives",
+    "feeds",
+    "answers",
+    "connectivity",
+    "geo",
+    "portal",
+    "outreach",
+}
 FACES = {"ui", "wiring", "pages"}  # what the core must not know either
 ENTRY_POINTS = {"hub_app.py", "asgi_app.py"}
 # `python -m hub` must find every command, so hub/__main__.py calls wiring.main(); it is

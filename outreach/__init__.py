@@ -1,0 +1,1 @@
+"""Reaching people who are offline: printed leaflets, an SMS line, subscriptions (issue 19)."""
