@@ -26,10 +26,10 @@ from answers.models import (
     Topic,
 )
 from answers.search import fold, search_ids
-from hub.audit import snapshot
+from hub.audit import AuditEntry, snapshot
 from hub.auth import Principal, require_staff
 from hub.clean import cleaned as revalidated
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Gone, InvalidInput, NotFound
 from hub.i18n import _
 from hub.records import check_version, save_record, stale_guard, utcnow
 from hub.tabular import safe_cell
@@ -267,6 +267,11 @@ def list_public_measures(
     if area is not None:
         query = query.where(col(Measure.area) == area)
     measures = list(session.exec(query.order_by(Measure.area, Measure.title).limit(limit)).all())
+    return public_measures(session=session, measures=measures)
+
+
+def public_measures(*, session: Session, measures: list[Measure]) -> list[MeasurePublic]:
+    """The public shapes of ``measures``, with the published initiatives carrying them."""
     links: dict[int, list[LinkedInitiative]] = {}
     if measures:
         for measure_id, code, title in session.exec(
@@ -296,6 +301,26 @@ def list_public_measures(
         )
         for m in measures
     ]
+
+
+def get_public_measure(*, session: Session, measure_id: int) -> MeasurePublic:
+    """A published measure for its own page, in force or not (the page says which).
+    Never published: NotFound; published once and since taken down: Gone, known from
+    the audit log (every save records the row as it was written)."""
+    measure = session.get(Measure, measure_id)
+    if measure is not None and measure.published:
+        return public_measures(session=session, measures=[measure])[0]
+    if measure is not None and any(
+        (entry.after or {}).get("published") is True
+        for entry in session.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.entity_type) == "measure",
+                col(AuditEntry.entity_id) == str(measure_id),
+            )
+        )
+    ):
+        raise Gone(_("Measure {id} is no longer published.").format(id=measure_id))
+    raise NotFound(_("There is no published measure {id}.").format(id=measure_id))
 
 
 # --- contacts ------------------------------------------------------------------------------

@@ -286,6 +286,8 @@ class AnswerPublic(BaseModel):
     reviewed_at: datetime | None
     ask_count: int
     useful_count: int
+    version: int = 0  # the answer's version number (answer_version)
+    url: str = ""  # its page on the public site (set by the public site)
 
 
 class LinkedInitiative(BaseModel):
@@ -306,6 +308,7 @@ class MeasurePublic(BaseModel):
     documents: list[str]
     initiatives: list[LinkedInitiative]
     updated_at: datetime
+    url: str = ""  # its page on the public site (set by the public site)
 
 
 class ContactPublic(BaseModel):

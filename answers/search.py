@@ -24,7 +24,11 @@ from hub.text import fold
 # Objects the migration creates that the models do not describe (FTS tables and their
 # shadow tables, generated columns, indexes and triggers).
 DATABASE_ONLY_PREFIXES = ("question_fts", "measure_fts")
-DATABASE_ONLY_NAMES = frozenset({"search_vector", "ix_question_search", "ix_measure_search"})
+DATABASE_ONLY_NAMES = frozenset(
+    # ix_initiative_search_pt: the PostgreSQL `portuguese` expression index of the public
+    # initiative search (migration 0008_public_search).
+    {"search_vector", "ix_question_search", "ix_measure_search", "ix_initiative_search_pt"}
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_WORDS = 12

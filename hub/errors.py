@@ -15,6 +15,10 @@ class NotFound(HubError):
     """The record does not exist (or the actor may not know it exists)."""
 
 
+class Gone(NotFound):
+    """The record was public once and is no longer (withdrawn or unpublished): HTTP 410."""
+
+
 class InvalidInput(HubError):
     """Input failed validation; ``field`` names the offending field."""
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
@@ -40,3 +43,25 @@ def fold_ascii(text: str) -> str:
     if text.isascii():
         return text.lower()
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_PORTUGUESE = snowballstemmer.stemmer("portuguese")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_PORTUGUESE.stemWord(word))
+
+
+def stem_words(text: str) -> list[str]:
+    """The Portuguese Snowball stems of the folded words of ``text``: "pessoas idosas"
+    and "idosos" share the stem "idos". Folded first, at index and at query time alike,
+    so an accent typed or not gives the same stem."""
+    return [_stem(word) for word in _WORD.findall(fold(text))]
+
+
+def stems_column(text: str) -> str:
+    """``stem_words`` as stored for a LIKE search: each stem led by a space, so
+    ``LIKE '% idos%'`` finds a word starting with the stem and never a word's middle."""
+    return "".join(f" {stem}" for stem in stem_words(text))

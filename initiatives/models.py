@@ -149,6 +149,9 @@ class Initiative(Versioned, SQLModel, table=True):
     contact_email: str = Field(default="", max_length=254)  # never public
     # Lower-cased, accent-free title + description + organisation, for text search.
     search_text: str = Field(default="", sa_type=Text)
+    # Portuguese Snowball stems of search_text, space-led (" pesso idos"): the public
+    # search on SQLite (hub.text.stem_words; PostgreSQL uses its own `portuguese` config).
+    search_stems: str = Field(default="", sa_type=Text)
     last_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -284,6 +287,13 @@ class InitiativeRow(BaseModel):
     updated_at: datetime
 
 
+class ParticipantPublic(BaseModel):
+    """A participating organisation and its role, as the public may see it (issue 16)."""
+
+    organisation: str
+    role: ParticipantRole
+
+
 class InitiativePublic(BaseModel):
     """What the public may see of a published initiative: no contact, no review notes."""
 
@@ -293,6 +303,7 @@ class InitiativePublic(BaseModel):
     description: str
     organisation: str
     participants: list[str]
+    participant_roles: list[ParticipantPublic] = []  # the same with each one's role
     category: str
     target_groups: list[str]
     areas: list[str]
@@ -305,3 +316,4 @@ class InitiativePublic(BaseModel):
     cost: Cost | None
     link: str
     updated_at: datetime
+    url: str = ""  # its page on the public site (set by the public site)

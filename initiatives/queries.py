@@ -3,20 +3,23 @@ the review queue, freshness flags, dashboard counts and the public shape."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, true
+from sqlalchemy import and_, case, func, literal_column, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from geo.areas import area_names
 from hub import settings
 from hub.auth import Principal, require_staff
+from hub.errors import Gone, NotFound
+from hub.i18n import _
 from hub.records import utcnow
-from hub.text import fold
+from hub.text import fold, stem_words
 from initiatives.models import (
     Channel,
     Initiative,
@@ -26,6 +29,7 @@ from initiatives.models import (
     InitiativePublic,
     InitiativeRow,
     InitiativeTargetGroup,
+    ParticipantPublic,
     ReviewState,
     Status,
     VocabularyKind,
@@ -62,6 +66,10 @@ class RegistryFilter:
     active_on_or_before: date | None = None  # starts on/before this day (or has no start)
     text: str = ""
     stale_only: bool = False
+    # The public list: Portuguese search as people type it (stems), and "in force on
+    # this day" (status active or planned, end not past); None shows ended ones too.
+    public_text: str = ""
+    in_force_on: date | None = None
     sort: str = "updated_at"
     descending: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -159,7 +167,56 @@ def _filtered(actor: Principal | None, filters: RegistryFilter, today: date) -> 
     if filters.stale_only:
         past_end, unconfirmed = _stale_conditions(today)
         query = query.where(or_(past_end, unconfirmed))
+    if filters.in_force_on is not None:
+        query = query.where(in_force(filters.in_force_on))
     return query
+
+
+LIVE_STATUSES = (Status.ACTIVE, Status.PLANNED)
+
+
+def end_date() -> ColumnElement[Any]:
+    """The end the public sees: the actual end, else the planned one."""
+    return func.coalesce(col(Initiative.actual_end), col(Initiative.planned_end))
+
+
+def in_force(today: date) -> ColumnElement[bool]:
+    """Available today: active or planned, and not past its end."""
+    ends = end_date()
+    return and_(col(Initiative.status).in_(LIVE_STATUSES), or_(ends.is_(None), ends >= today))
+
+
+def is_in_force(initiative: InitiativePublic, today: date) -> bool:
+    """``in_force`` for a public shape already read."""
+    return initiative.status in LIVE_STATUSES and (
+        initiative.end_date is None or initiative.end_date >= today
+    )
+
+
+MAX_SEARCH_WORDS = 8
+_SEARCH_WORD = re.compile(r"[a-z0-9]+")
+
+
+def stemmed_search(*, session: Session, text: str) -> ColumnElement[bool] | None:
+    """Every word of ``text`` starts a word of the initiative's text, both stemmed in
+    Portuguese ("idosos" finds "pessoas idosas"; accents and case ignored).
+
+    PostgreSQL stems with its own ``portuguese`` configuration (the expression index of
+    migration 0008); SQLite has no stemmer, so the Snowball stems are stored on save
+    (``search_stems``) and the query's stems are matched there. Only letters and digits
+    reach the database, so a query cannot inject search operators."""
+    if session.get_bind().dialect.name == "postgresql":
+        terms = _SEARCH_WORD.findall(fold(text))[:MAX_SEARCH_WORDS]
+        if not terms:
+            return None
+        config: ColumnElement[Any] = literal_column("'portuguese'::regconfig")
+        return func.to_tsvector(config, col(Initiative.search_text)).op("@@")(
+            func.to_tsquery(config, " & ".join(f"{term}:*" for term in terms))
+        )
+    stems = stem_words(text)[:MAX_SEARCH_WORDS]
+    if not stems:
+        return None
+    return and_(*(col(Initiative.search_stems).like(f"% {stem}%") for stem in stems))
 
 
 def search_registry(
@@ -335,6 +392,10 @@ def list_public(
     filters = filters or RegistryFilter()
     filters.review_state = ReviewState.PUBLISHED
     ids = _filtered(None, filters, utcnow().date())
+    if filters.public_text:
+        condition = stemmed_search(session=session, text=filters.public_text)
+        if condition is not None:
+            ids = ids.where(condition)
     total = int(session.exec(select(func.count()).select_from(ids.subquery())).one())
     initiatives = session.exec(
         select(Initiative)
@@ -346,6 +407,19 @@ def list_public(
     return public_shapes(session=session, initiatives=list(initiatives)), total
 
 
+def get_public_initiative(*, session: Session, code: str) -> InitiativePublic:
+    """A published initiative's public shape by its code. Never published: NotFound;
+    published once and since withdrawn or taken down: Gone."""
+    initiative = session.exec(select(Initiative).where(col(Initiative.code) == code)).first()
+    if initiative is None or (
+        initiative.review_state is not ReviewState.PUBLISHED and initiative.published_at is None
+    ):
+        raise NotFound(_("There is no published initiative {code}.").format(code=code))
+    if initiative.review_state is not ReviewState.PUBLISHED:
+        raise Gone(_("Initiative {code} is no longer published.").format(code=code))
+    return public_shapes(session=session, initiatives=[initiative])[0]
+
+
 def public_shapes(*, session: Session, initiatives: list[Initiative]) -> list[InitiativePublic]:
     """Build public shapes for many initiatives with one query per side table."""
     ids = [i.id for i in initiatives]
@@ -353,6 +427,7 @@ def public_shapes(*, session: Session, initiatives: list[Initiative]) -> list[In
         return []
     names = dict(session.exec(select(Organisation.id, Organisation.name)).all())
     areas, groups, channels, participants = (defaultdict(list) for _ in range(4))
+    roles: defaultdict[int, list[ParticipantPublic]] = defaultdict(list)
     for i, code in session.exec(
         select(InitiativeArea.initiative_id, InitiativeArea.area_code).where(
             col(InitiativeArea.initiative_id).in_(ids)
@@ -371,12 +446,15 @@ def public_shapes(*, session: Session, initiatives: list[Initiative]) -> list[In
         )
     ).all():
         channels[i].append(channel)
-    for i, organisation_id in session.exec(
-        select(InitiativeParticipant.initiative_id, InitiativeParticipant.organisation_id).where(
-            col(InitiativeParticipant.initiative_id).in_(ids)
-        )
+    for i, organisation_id, role in session.exec(
+        select(
+            InitiativeParticipant.initiative_id,
+            InitiativeParticipant.organisation_id,
+            InitiativeParticipant.role,
+        ).where(col(InitiativeParticipant.initiative_id).in_(ids))
     ).all():
         participants[i].append(names.get(organisation_id, ""))
+        roles[i].append(ParticipantPublic(organisation=names.get(organisation_id, ""), role=role))
     return [
         InitiativePublic(
             id=i.id or 0,
@@ -385,6 +463,9 @@ def public_shapes(*, session: Session, initiatives: list[Initiative]) -> list[In
             description=i.description,
             organisation=names.get(i.lead_organisation_id, ""),
             participants=sorted(participants[i.id or 0]),
+            participant_roles=sorted(
+                roles[i.id or 0], key=lambda p: (p.organisation, p.role.value)
+            ),
             category=i.category,
             target_groups=sorted(groups[i.id or 0]),
             areas=sorted(areas[i.id or 0]),

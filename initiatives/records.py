@@ -22,7 +22,7 @@ from hub.auth import Principal
 from hub.errors import InvalidInput
 from hub.i18n import _
 from hub.records import save_record, stamp, utcnow
-from hub.text import fold
+from hub.text import fold, stems_column
 from initiatives.models import (
     Channel,
     Initiative,
@@ -153,6 +153,7 @@ def row_values(
         values["code"] = draft.code
     values["is_national"] = country_code in draft.areas
     values["search_text"] = fold(draft.title, draft.description, organisation_name)
+    values["search_stems"] = stems_column(values["search_text"])
     return values
 
 

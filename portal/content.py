@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, true
@@ -30,9 +30,11 @@ from answers.service import list_public_answers
 from feeds.models import FeedItem, StoryPublic
 from feeds.service import list_public_stories
 from geo.areas import area_hierarchy, area_names, country_code
-from hub.i18n import _
+from hub.i18n import _, ngettext
+from hub.records import utcnow
+from hub.text import fold
 from initiatives.models import Channel, Initiative, InitiativePublic, ReviewState, VocabularyKind
-from initiatives.queries import RegistryFilter, list_public
+from initiatives.queries import RegistryFilter, is_in_force, list_public
 from initiatives.vocabulary import term_labels
 
 PAGE_SIZE = 20
@@ -50,6 +52,7 @@ class PublicQuery:
     channel: str = ""
     page: int = 1
     answers_text: str = ""  # ?aq=: search in the questions answered (issue 8)
+    ended: bool = False  # ?ended=1: also show what has ended (issue 14)
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> PublicQuery:
@@ -66,6 +69,7 @@ class PublicQuery:
             channel=channel if channel in {c.value for c in Channel} else "",
             page=page,
             answers_text=" ".join(params.get("aq", "").replace("\x00", " ").split())[:MAX_QUERY],
+            ended=params.get("ended", "") == "1",
         )
 
     def as_params(self, **overrides: object) -> dict[str, str]:
@@ -76,6 +80,7 @@ class PublicQuery:
             "channel": self.channel,
             "page": str(self.page),
             "aq": self.answers_text,
+            "ended": "1" if self.ended else "",
         }
         values.update({k: str(v) for k, v in overrides.items()})
         return {k: v for k, v in values.items() if v and not (k == "page" and v == "1")}
@@ -102,6 +107,13 @@ class PortalContent:
     answers_by_topic: list[tuple[str, list[AnswerPublic]]] = field(default_factory=list)
     answers_total: int = 0
     measures_by_area: list[tuple[str, list[MeasurePublic]]] = field(default_factory=list)
+    # issue 14: is there anything at all (to tell "nothing matches your search" from
+    # "nothing yet"), what has ended, and a page number past the end
+    initiatives_exist: bool = False
+    answers_exist: bool = False
+    ended_codes: frozenset[str] = frozenset()
+    today: date | None = None
+    page_past_end: bool = False
 
 
 def where_i_live(code: str, parents: dict[str, str | None]) -> list[str]:
@@ -114,11 +126,51 @@ def where_i_live(code: str, parents: dict[str, str | None]) -> list[str]:
     return chain
 
 
-def gather(*, session: Session, query: PublicQuery, language: str) -> PortalContent:
-    names = area_names(session=session)
+def collation_key(name: str) -> tuple[str, str]:
+    """Portuguese order, locale-independent: letters compared without accents or case
+    first ("Évora" among the E's, not after "Z"), the exact spelling breaking ties."""
+    return (fold(name), name)
+
+
+def area_labels(names: dict[str, str], parents: dict[str, str | None]) -> dict[str, str]:
+    """Each area's name as the public reads it: a district and a municipality with the
+    same name are told apart ("Lisboa (distrito)", "Lisboa (concelho)"), in the page's
+    language."""
+    country = country_code()
+    level_of = {
+        code: "country"
+        if parents.get(code) is None
+        else "district"
+        if parents.get(code) == country
+        else "municipality"
+        for code in names
+    }
+    levels_of_name: dict[str, set[str]] = {}
+    for code, name in names.items():
+        levels_of_name.setdefault(fold(name), set()).add(level_of[code])
+    labels: dict[str, str] = {}
+    for code, name in names.items():
+        if len(levels_of_name[fold(name)]) < 2:
+            labels[code] = name
+        elif level_of[code] == "district":
+            labels[code] = _("{name} (district)").format(name=name)
+        elif level_of[code] == "municipality":
+            labels[code] = _("{name} (municipality)").format(name=name)
+        else:
+            labels[code] = _("{name} (country)").format(name=name)
+    return labels
+
+
+def gather(
+    *, session: Session, query: PublicQuery, language: str, today: date | None = None
+) -> PortalContent:
+    today = today or utcnow().date()
     parents = area_hierarchy(session=session)
+    names = area_labels(area_names(session=session), parents)
     notices: list[str] = []
-    filters = RegistryFilter(text=query.text, sort="updated_at")
+    # "Available" means in force today, unless the visitor asks for what ended too.
+    in_force_on = None if query.ended else today
+    filters = RegistryFilter(public_text=query.text, sort="updated_at", in_force_on=in_force_on)
     if query.area:
         if query.area in names:
             filters.areas_any = where_i_live(query.area, parents)
@@ -140,22 +192,34 @@ def gather(*, session: Session, query: PublicQuery, language: str) -> PortalCont
         session=session, filters=filters, limit=PAGE_SIZE, offset=(query.page - 1) * PAGE_SIZE
     )
     pages = max(1, -(-total // PAGE_SIZE))
+    page_past_end = total > 0 and query.page > pages
+    if page_past_end:
+        notices.append(
+            ngettext(
+                "There is no page {page}: the results fit on {pages} page.",
+                "There is no page {page}: the results fit on {pages} pages.",
+                pages,
+            ).format(page=query.page, pages=pages)
+        )
+    exist = (
+        total > 0
+        or list_public(session=session, filters=RegistryFilter(in_force_on=in_force_on), limit=1)[1]
+        > 0
+    )
+    # A search of the support section narrows that section only: news are never
+    # filtered by it (so they never say "no news yet" while there are some).
     stories = list_public_stories(session=session, limit=STORIES_SHOWN)
-    if query.text:
-        words = query.text.lower().split()
-        stories = [
-            s for s in stories if all(w in f"{s.title} {s.summary_html}".lower() for w in words)
-        ]
     by_topic: dict[str, list[StoryPublic]] = {}
     for story in stories:
         by_topic.setdefault(story.topic_label or story.topic or _("General"), []).append(story)
     country = country_code()
     districts = sorted(
-        ((c, n) for c, n in names.items() if parents.get(c) == country), key=lambda pair: pair[1]
+        ((c, n) for c, n in names.items() if parents.get(c) == country),
+        key=lambda pair: collation_key(pair[1]),
     )
     municipalities = sorted(
         ((c, n) for c, n in names.items() if parents.get(c) not in (None, country)),
-        key=lambda pair: pair[1],
+        key=lambda pair: collation_key(pair[1]),
     )
     return PortalContent(
         language=language,
@@ -172,6 +236,10 @@ def gather(*, session: Session, query: PublicQuery, language: str) -> PortalCont
         audiences=audiences,
         categories=term_labels(session=session, kind=VocabularyKind.CATEGORY, language=language),
         notices=notices,
+        initiatives_exist=exist,
+        ended_codes=frozenset(i.code for i in initiatives if not is_in_force(i, today)),
+        today=today,
+        page_past_end=page_past_end,
         **official_information(session=session, query=query),
     )
 
@@ -179,6 +247,9 @@ def gather(*, session: Session, query: PublicQuery, language: str) -> PortalCont
 def official_information(*, session: Session, query: PublicQuery) -> dict[str, Any]:
     """Contacts, answers by topic (most asked first) and measures in force by area."""
     answers = list_public_answers(session=session, text=query.answers_text, limit=ANSWERS_SHOWN)
+    exist = bool(answers) or (
+        bool(query.answers_text) and bool(list_public_answers(session=session, limit=1))
+    )
     by_topic: dict[str, list[AnswerPublic]] = {}
     for answer in answers:
         by_topic.setdefault(_(TOPIC_LABELS[answer.topic]), []).append(answer)
@@ -189,6 +260,7 @@ def official_information(*, session: Session, query: PublicQuery) -> dict[str, A
         "contacts": list_public_contacts(session=session),
         "answers_by_topic": list(by_topic.items()),
         "answers_total": len(answers),
+        "answers_exist": exist,
         "measures_by_area": list(by_area.items()),
     }
 

@@ -1,12 +1,17 @@
-"""``python -m hub export-public OUTDIR``: the public page and open data as static files,
-so the information outlives the app on any static host.
+"""``python -m hub export-public OUTDIR``: the public page, every item's own page and the
+open data as static files, so the information outlives the app on any static host.
+
+Item pages go in one folder per kind (``initiatives/INI-000014.html`` and
+``initiatives/INI-000014.en.html``, ``measures/3.html``, ``answers/12.html``); the
+exported index and the item pages link to them, and the open data's ``url`` fields
+point at them (under HUB_PUBLIC_BASE_URL).
 
 Every file is first written whole into a hidden staging folder inside OUTDIR; once all
-are written they are renamed into place (each rename is atomic, the pages last, so a
-page never links to a file of the previous export that is gone). A web server never
-serves half a file, and a failed export leaves the previous one untouched. Files are
-0644 and OUTDIR 0755 whatever the operator's umask: the web server usually runs as
-another user.
+are written they are renamed into place (each rename is atomic: the item folders first,
+then the data, the index pages last, so a page never links to a file of the previous
+export that is gone). A web server never serves half a file, and a failed export leaves
+the previous one untouched. Files are 0644 and folders 0755 whatever the operator's
+umask: the web server usually runs as another user.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from sqlalchemy.engine import Engine
 from hub.errors import ExportError
 from hub.i18n import _
 from portal.content import PublicQuery
-from portal.site import build
+from portal.items import KINDS
+from portal.opendata import OPEN_DATA_FILES
+from portal.render import item_path
+from portal.site import build, item_keys
 
 # Data first, pages last: see the module docstring.
 OUTPUTS = {
+    **{name: (name, "pt") for name in OPEN_DATA_FILES},  # issue 16: descriptors, 3W, schemas
     "feed.xml": ("feed.xml", "pt"),
     "feed.en.xml": ("feed.xml", "en"),
     "initiatives.json": ("initiatives.json", "pt"),
@@ -56,6 +65,20 @@ def export_public(engine: Engine, outdir: Path) -> dict[str, int]:
         raise _problem(outdir, err) from None
     try:
         sizes: dict[str, int] = {}
+        for kind, keys in item_keys(engine).items():
+            folder = staging / kind
+            folder.mkdir()
+            folder.chmod(FOLDER_MODE)
+            for key in keys:
+                for language in ("pt", "en"):
+                    body = build(
+                        engine, f"{kind}/{key}", language=language, query=PublicQuery(), static=True
+                    )
+                    relative = item_path(kind, key, static=True, language=language)
+                    written = staging / relative
+                    written.write_bytes(body)
+                    written.chmod(FILE_MODE)
+                    sizes[relative] = len(body)
         for filename, (name, language) in OUTPUTS.items():
             body = build(
                 engine, name, language=language, query=PublicQuery(), base="./", static=True
@@ -64,6 +87,11 @@ def export_public(engine: Engine, outdir: Path) -> dict[str, int]:
             written.write_bytes(body)
             written.chmod(FILE_MODE)
             sizes[filename] = len(body)
+        for kind in KINDS:  # an item folder replaces the previous export's whole
+            previous = outdir / kind
+            if previous.is_dir():
+                os.replace(previous, staging / f".previous-{kind}")
+            os.replace(staging / kind, previous)
         for filename in OUTPUTS:
             os.replace(staging / filename, outdir / filename)
     except OSError as err:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -21,10 +21,19 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub import settings
-from hub.i18n import LANGUAGES, _, get_language, set_language
+from hub.i18n import LANGUAGES, N_, _, get_language, ngettext, set_language
 from hub.urls import safe_http_url
-from initiatives.models import CHANNEL_LABELS, COST_LABELS, Channel, Cost, InitiativePublic
+from initiatives.models import (
+    CHANNEL_LABELS,
+    COST_LABELS,
+    STATUS_LABELS,
+    Channel,
+    Cost,
+    InitiativePublic,
+)
 from portal.content import PortalContent
+from portal.items import ItemContent
+from portal.opendata import licence
 
 TEMPLATES = FileSystemLoader(str(Path(__file__).parent / "templates"))
 ATOM = "http://www.w3.org/2005/Atom"
@@ -33,12 +42,17 @@ TAG_DATE = "2020"
 _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|pre|tr)\s*>|<br\s*/?>", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]")
+_NOT_FILE = re.compile(r"[^A-Za-z0-9._-]")
 # issue 8: open data of the contacts directory, official answers and measures
 ANSWERS_LINKS = {
     "contacts_json": "contacts.json",
     "contacts_csv": "contacts.csv",
     "answers_json": "answers.json",
     "measures_json": "measures.json",
+    # issue 16: descriptors and the 3W in long form
+    "datapackage": "datapackage.json",
+    "catalogue": "catalogue.jsonld",
+    "three_w": "initiatives-3w.csv",
 }
 
 
@@ -50,6 +64,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["_"] = _
+    environment.globals["ngettext"] = ngettext
+    environment.globals["data_licence"] = licence  # issue 16: on every page's footer
     return environment
 
 
@@ -70,6 +86,8 @@ def page_links(base: str, language: str, content: PortalContent | None) -> dict[
     suffix = "" if base.endswith("/") else "/"
     return {
         "self_base": base,
+        "home": base if language == settings.default_language() else f"{base}?lang={language}",
+        "signin": SIGNIN,
         "other_language": f"{base}?{urlencode({**params, 'lang': other})}",
         "feed": f"{base}{suffix}feed.xml" + ("" if language == "pt" else "?lang=en"),
         "json": f"{base}{suffix}initiatives.json",
@@ -93,6 +111,8 @@ def render_index(
             links.update(
                 {
                     "self_base": "index.html" if language == "pt" else "index.en.html",
+                    "home": "index.html" if language == "pt" else "index.en.html",
+                    "signin": "",
                     "other_language": "index.en.html" if other == "en" else "index.html",
                     "feed": "feed.xml" if language == "pt" else "feed.en.xml",
                     "json": "initiatives.json",
@@ -119,14 +139,171 @@ def render_index(
             safe_url=lambda url: safe_http_url(url or "", assume_https=False),
             page_link=page_link,
             anchor=initiative_anchor,
-            area_list=lambda codes: ", ".join(names.get(c, c) for c in codes) or "—",
-            audience_list=lambda codes: (
-                ", ".join(content.audiences.get(c, c) for c in codes) or _("Everyone")
+            item_link=lambda kind, key: item_href(
+                kind, key, root=base if not static else "", static=static, language=language
             ),
-            channel_list=lambda channels: (
-                ", ".join(_(CHANNEL_LABELS[Channel(c)]) for c in channels) or "—"
+            status_label=lambda i: status_label(i, ended=i.code in content.ended_codes),
+            dates=dates,
+            **_lists(names, content.audiences),
+        )
+    finally:
+        set_language(previous)
+
+
+SIGNIN = "/signin?next=/app/"
+
+
+def _lists(names: dict[str, str], audiences: dict[str, str]) -> dict[str, Any]:
+    return {
+        "area_list": lambda codes: ", ".join(names.get(c, c) for c in codes) or "—",
+        "audience_list": lambda codes: (
+            ", ".join(audiences.get(c, c) for c in codes) or _("Everyone")
+        ),
+        "channel_list": lambda channels: (
+            ", ".join(_(CHANNEL_LABELS[Channel(c)]) for c in channels) or "—"
+        ),
+        "cost_label": lambda cost: _(COST_LABELS[Cost(cost)]),
+    }
+
+
+def status_label(initiative: InitiativePublic, *, ended: bool) -> str:
+    """The status as the public reads it; an active or planned offer past its end date
+    says it ended."""
+    label = _(STATUS_LABELS[initiative.status])
+    if ended and initiative.status.value in {"active", "planned"}:
+        return _("Ended")
+    return label
+
+
+def dates(start: date | None, end: date | None) -> str:
+    if start and end:
+        return _("from {start} to {end}").format(start=start.isoformat(), end=end.isoformat())
+    if start:
+        return _("since {start}, no end date").format(start=start.isoformat())
+    if end:
+        return _("until {end}").format(end=end.isoformat())
+    return _("no dates given")
+
+
+def static_name(key: str) -> str:
+    """A file name for an item key on a static host: the key itself when it is made of
+    letters, digits, dots, dashes and underscores; else those and a short hash (an
+    initiative code may hold "/" or ":")."""
+    safe = _NOT_FILE.sub("-", key)
+    if safe == key and not key.startswith("."):
+        return key
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]  # noqa: S324 - a name
+    return f"{safe.lstrip('.')}-{digest}"
+
+
+def item_path(kind: str, key: object, *, static: bool, language: str) -> str:
+    """An item page's path from the site's root: ``initiatives/INI-000014`` served
+    (``?lang=en`` outside the default language), ``initiatives/INI-000014.html`` (and
+    ``.en.html``) in the static export. No ``language``: the default one."""
+    language = language or ("pt" if static else settings.default_language())
+    if static:
+        return f"{kind}/{static_name(str(key))}{'' if language == 'pt' else '.en'}.html"
+    query = "" if language == settings.default_language() else f"?lang={language}"
+    return f"{kind}/{quote(str(key), safe='')}{query}"
+
+
+def item_href(kind: str, key: object, *, root: str, static: bool, language: str) -> str:
+    prefix = root if root.endswith("/") or not root else f"{root}/"
+    return prefix + item_path(kind, key, static=static, language=language)
+
+
+def item_url(
+    kind: str, key: object, *, static: bool = False, language: str = "", base_url: str = ""
+) -> str:
+    """An item page's absolute address (from HUB_PUBLIC_BASE_URL unless ``base_url``), for
+    the feed and the JSON open data."""
+    return (base_url or settings.public_base_url()) + item_path(
+        kind, key, static=static, language=language
+    )
+
+
+def _item_links(kind: str, key: str, language: str, *, static: bool) -> dict[str, str]:
+    other = "en" if language == "pt" else "pt"
+    if static:
+        own = static_name(key)
+        return {
+            "home": "../index.html" if language == "pt" else "../index.en.html",
+            "other_language": f"{own}{'' if other == 'pt' else '.en'}.html",
+            "signin": "",
+        }
+    return {
+        "home": "/" if language == settings.default_language() else f"/?lang={language}",
+        "other_language": f"/{kind}/{quote(key, safe='')}?lang={other}",
+        "signin": SIGNIN,
+    }
+
+
+ENDED_NOTICES = {
+    "initiatives": N_("This offer has ended: it is no longer available. Kept for the record."),
+    "measures": N_("This measure is no longer in force. Kept for the record."),
+}
+KIND_LABELS = {
+    "initiatives": N_("Support available"),
+    "measures": N_("Measures in force"),
+    "answers": N_("Questions answered by the authorities"),
+}
+
+
+def render_item(
+    item: ItemContent, *, demo: bool, generated_at: datetime, static: bool = False
+) -> str:
+    """An item's own page in ``item.language``; ``static`` writes links between the
+    files of the static export (the item pages sit in a folder under the index)."""
+    previous = get_language()
+    set_language(item.language)
+    try:
+        language = item.language
+        other = "en" if language == "pt" else "pt"
+        root = "../" if static else "/"
+        return _ENVIRONMENT.get_template("item.html.j2").render(
+            lang=language,
+            other_lang=other,
+            other_language_name=LANGUAGES[other],
+            item=item,
+            links=_item_links(item.kind, item.key, language, static=static),
+            demo=demo,
+            generated_at=generated_at,
+            when=when,
+            safe_url=lambda url: safe_http_url(url or "", assume_https=False),
+            item_link=lambda kind, key: item_href(
+                kind, key, root=root, static=static, language=language
             ),
-            cost_label=lambda cost: _(COST_LABELS[Cost(cost)]),
+            status_label=lambda i: status_label(i, ended=item.ended),
+            dates=dates,
+            kind_label=_(KIND_LABELS[item.kind]),
+            ended_notice=_(ENDED_NOTICES.get(item.kind, ENDED_NOTICES["initiatives"])),
+            **_lists(item.area_names, item.audiences),
+        )
+    finally:
+        set_language(previous)
+
+
+def render_notice(*, language: str, status: int, message: str, generated_at: datetime) -> str:
+    """The short page of a 404 or a 410 (``status``), in ``language`` (served only)."""
+    previous = get_language()
+    set_language(language)
+    try:
+        other = "en" if language == "pt" else "pt"
+        heading = _("No longer published") if status == 410 else _("Page not found")
+        return _ENVIRONMENT.get_template("notice.html.j2").render(
+            lang=language,
+            other_lang=other,
+            other_language_name=LANGUAGES[other],
+            heading=heading,
+            message=message,
+            links={
+                "home": "/" if language == settings.default_language() else f"/?lang={language}",
+                "other_language": f"/?lang={other}",
+                "signin": SIGNIN,
+            },
+            demo=False,
+            generated_at=generated_at,
+            when=when,
         )
     finally:
         set_language(previous)
@@ -167,12 +344,15 @@ def render_atom(
 
     Ids are absolute ``tag:`` URIs of this deployment (a story with a link keeps that
     link as its id); every entry links to a page: a story to its source, an initiative
-    to its card on the public page (and to its own site as ``related``)."""
+    to its own page on the public site (and to its own site as ``related``)."""
     language = content.language
     links = atom_links(base_url, language, static=static)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": language})
     ET.SubElement(feed, f"{{{ATOM}}}title").text = _("Official information and support")
+    terms = licence()  # issue 16: the feed's rights are the open data's licence
+    rights = f"{terms['title']} ({terms['name']}): {terms['path']}"
+    ET.SubElement(feed, f"{{{ATOM}}}rights").text = rights
     ET.SubElement(feed, f"{{{ATOM}}}id").text = tag_uri(base_url, "feed", language)
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = generated_at.astimezone(UTC).isoformat()
     ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": links["self"]})
@@ -206,7 +386,13 @@ def render_atom(
                 {
                     "id": tag_uri(base_url, "initiative", initiative.code),
                     "title": initiative.title,
-                    "link": f"{links['page']}#{initiative_anchor(initiative.code)}",
+                    "link": item_url(
+                        "initiatives",
+                        initiative.code,
+                        static=static,
+                        language=language,
+                        base_url=base_url,
+                    ),
                     "related": safe_http_url(initiative.link, assume_https=False),
                     "summary": initiative.description,
                     "source": initiative.organisation,
@@ -239,12 +425,18 @@ def initiative_anchor(code: str) -> str:
 
 
 def initiatives_json(
-    initiatives: list[InitiativePublic], *, generated_at: datetime, demo: bool
+    initiatives: list[InitiativePublic], *, generated_at: datetime, demo: bool, static: bool = False
 ) -> bytes:
+    """Every published initiative; each carries ``url``, the absolute address of its page."""
     document = {
         "generated_at": generated_at.astimezone(UTC).isoformat(),
         "demo": demo,
         "count": len(initiatives),
-        "initiatives": [i.model_dump(mode="json") for i in initiatives],
+        "initiatives": [
+            i.model_copy(update={"url": item_url("initiatives", i.code, static=static)}).model_dump(
+                mode="json"
+            )
+            for i in initiatives
+        ],
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -15,12 +15,16 @@ from answers.directory import (
     open_data_json,
 )
 from answers.service import list_public_answers
+from portal.render import item_url
 
 ANSWERS_FILES = frozenset({"contacts.json", "contacts.csv", "answers.json", "measures.json"})
 EVERYTHING = 100_000
 
 
-def build_answers_file(*, session: Session, name: str, generated_at: datetime, demo: bool) -> bytes:
+def build_answers_file(
+    *, session: Session, name: str, generated_at: datetime, demo: bool, static: bool = False
+) -> bytes:
+    """One open-data file; answers and measures carry ``url``, their page's address."""
     if name == "contacts.csv":
         return contacts_csv(list_public_contacts(session=session))
     if name == "contacts.json":
@@ -28,9 +32,15 @@ def build_answers_file(*, session: Session, name: str, generated_at: datetime, d
             list_public_contacts(session=session), generated_at=generated_at, demo=demo
         )
     if name == "answers.json":
-        answers = list_public_answers(session=session, limit=EVERYTHING)
+        answers = [
+            a.model_copy(update={"url": item_url("answers", a.id, static=static)})
+            for a in list_public_answers(session=session, limit=EVERYTHING)
+        ]
         return open_data_json("answers", answers, generated_at=generated_at, demo=demo)
     if name == "measures.json":
-        measures = list_public_measures(session=session, limit=EVERYTHING)
+        measures = [
+            m.model_copy(update={"url": item_url("measures", m.id, static=static)})
+            for m in list_public_measures(session=session, limit=EVERYTHING)
+        ]
         return open_data_json("measures", measures, generated_at=generated_at, demo=demo)
     raise KeyError(name)

@@ -16,16 +16,22 @@ from time import monotonic
 
 from sqlalchemy.engine import Engine
 
+from answers.directory import list_public_measures
+from answers.service import list_public_answers
 from hub import settings
 from hub.db import session_scope
+from hub.errors import Gone
 from hub.i18n import get_language, set_language
 from initiatives.exchange import ExportFormat, export_initiatives
 from initiatives.queries import list_public
 from portal.content import PublicQuery, data_version, gather
-from portal.render import initiatives_json, render_atom, render_index
-from portal.render_answers import ANSWERS_FILES, build_answers_file
+from portal.items import gather_item, is_item
+from portal.opendata import OPEN_DATA_FILES, build_open_data_file
+from portal.render import initiatives_json, render_atom, render_index, render_item, render_notice
+from portal.render_answers import ANSWERS_FILES, EVERYTHING, build_answers_file
 
-PUBLIC_BASE = "/public/"
+PUBLIC_BASE = "/"
+HTML = "text/html; charset=utf-8"
 FILES = {
     "index": "text/html; charset=utf-8",
     "feed.xml": "application/atom+xml; charset=utf-8",
@@ -36,6 +42,7 @@ FILES = {
     "contacts.csv": "text/csv; charset=utf-8",
     "answers.json": "application/json; charset=utf-8",
     "measures.json": "application/json; charset=utf-8",
+    **OPEN_DATA_FILES,  # issue 16: datapackage.json, catalogue.jsonld, 3W tables, schemas
 }
 
 
@@ -45,6 +52,7 @@ class Rendered:
     media_type: str
     etag: str
     last_modified: str  # HTTP date
+    status: int = 200  # 410 for an item that was public once
 
 
 def build(
@@ -56,7 +64,9 @@ def build(
     base: str = PUBLIC_BASE,
     static: bool = False,
 ) -> bytes:
-    """One public file, freshly rendered from the database."""
+    """One public file or item page (``initiatives/INI-000014``, portal.items), freshly
+    rendered from the database. An item not published raises NotFound, one withdrawn
+    since it was public raises Gone (hub.errors)."""
     now = datetime.now(UTC)
     demo = settings.demo_mode()
     previous = get_language()
@@ -88,13 +98,20 @@ def _build(
     demo: bool,
 ) -> bytes:
     with session_scope(engine) as session:
+        if is_item(name):
+            item = gather_item(session=session, name=name, language=language)
+            return render_item(item, demo=demo, generated_at=now, static=static).encode("utf-8")
         if name == "initiatives.json":
             everything, _total = list_public(session=session, limit=1_000_000)
-            return initiatives_json(everything, generated_at=now, demo=demo)
+            return initiatives_json(everything, generated_at=now, demo=demo, static=static)
         if name == "initiatives.csv":
             return export_initiatives(session=session, actor=None, format=ExportFormat.HXL).data
+        if name in OPEN_DATA_FILES:
+            return build_open_data_file(session=session, name=name, generated_at=now)
         if name in ANSWERS_FILES:
-            return build_answers_file(session=session, name=name, generated_at=now, demo=demo)
+            return build_answers_file(
+                session=session, name=name, generated_at=now, demo=demo, static=static
+            )
         content = gather(session=session, query=query, language=language)
     if name == "feed.xml":
         return render_atom(
@@ -103,6 +120,20 @@ def _build(
     return render_index(content, base=base, demo=demo, generated_at=now, static=static).encode(
         "utf-8"
     )
+
+
+def item_keys(engine: Engine) -> dict[str, list[str]]:
+    """Every item with a page of its own, by kind: published initiatives (ended ones too),
+    published measures in force and published answers (the static export's pages)."""
+    with session_scope(engine) as session:
+        initiatives, _total = list_public(session=session, limit=1_000_000)
+        return {
+            "initiatives": [i.code for i in initiatives],
+            "measures": [
+                str(m.id) for m in list_public_measures(session=session, limit=EVERYTHING)
+            ],
+            "answers": [str(a.id) for a in list_public_answers(session=session, limit=EVERYTHING)],
+        }
 
 
 class PublicCache:
@@ -150,13 +181,21 @@ class PublicCache:
             hit = self._entries.get(key)
         if hit is not None:
             return hit
-        body = build(self.engine, name, language=language, query=query)
+        status = 200
+        try:
+            body = build(self.engine, name, language=language, query=query)
+        except Gone as err:  # kept like a page: it stays gone until the data changes
+            body = render_notice(
+                language=language, status=410, message=str(err), generated_at=datetime.now(UTC)
+            ).encode("utf-8")
+            status = 410
         tag = hashlib.sha256(f"{version}|{name}|{language}|{query}".encode()).hexdigest()[:20]
         rendered = Rendered(
             body=body,
-            media_type=FILES[name],
+            media_type=FILES.get(name, HTML),
             etag=f'"{tag}"',
             last_modified=format_datetime(self._version_since, usegmt=True),
+            status=status,
         )
         with self._lock:
             self._entries[key] = rendered

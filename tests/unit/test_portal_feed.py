@@ -16,6 +16,7 @@ from sqlmodel import Session
 from geo.areas import load_reference_areas
 from portal.content import PublicQuery
 from portal.export import OUTPUTS, export_public
+from portal.items import KINDS
 from portal.render import text_paragraphs
 from portal.site import build
 from tests.factories import make_initiative, make_organisation
@@ -36,8 +37,18 @@ def published(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
         title="Dados móveis para médicos",
         description="Primeiro parágrafo sobre a televisão.\n\nTexto ilustrativo seguinte.",
         link="https://operadora.example.pt/saude",
+        status="active",
+        planned_end=None,
     )
-    make_initiative(session, organisation, publish=True, title="Cartões SIM", link="")
+    make_initiative(
+        session,
+        organisation,
+        publish=True,
+        title="Cartões SIM",
+        link="",
+        status="active",
+        planned_end=None,
+    )
 
 
 def feed_of(engine: Engine, language: str, *, static: bool = False) -> feedparser.FeedParserDict:
@@ -65,17 +76,23 @@ def test_ids_are_absolute_and_every_entry_links_to_a_page(
     assert "tag:hub.example.pt,2020:initiative:OPM%2F2020%2F001" in codes
 
 
-def test_an_initiative_entry_links_to_its_card_and_its_own_site(
+def test_an_initiative_entry_links_to_its_page_and_its_own_site(
     engine: Engine, published: None
 ) -> None:
     parsed = feed_of(engine, "pt")
     entry = next(e for e in parsed.entries if e.title == "Dados móveis para médicos")
     links = {link.rel: link.href for link in entry.links}
-    anchor = links["alternate"].split("#", 1)[1]
+    assert links["alternate"] == BASE + "initiatives/OPM%2F2020%2F001"
     assert links["related"] == "https://operadora.example.pt/saude"
-    page = build(engine, "index", language="pt", query=PublicQuery()).decode()
-    assert f'id="{anchor}"' in page
+    page = build(engine, "initiatives/OPM/2020/001", language="pt", query=PublicQuery()).decode()
+    assert "Dados móveis para médicos" in page
     assert "televisão.\n\nTexto ilustrativo" in entry.summary  # paragraphs kept
+    english = feed_of(engine, "en").entries
+    assert any(
+        link.href == BASE + "initiatives/OPM%2F2020%2F001?lang=en"
+        for e in english
+        for link in e.links
+    )
 
 
 def test_two_deployments_never_share_ids(
@@ -108,9 +125,11 @@ def test_static_export_is_readable_by_another_user_and_has_a_feed_per_language(
     site = tmp_path / "site"
     export_public(engine, site)
     assert stat.S_IMODE(site.stat().st_mode) == 0o755
-    assert sorted(p.name for p in site.iterdir()) == sorted(OUTPUTS)  # no staging left
-    for path in site.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+    # no staging left
+    assert sorted(p.name for p in site.iterdir()) == sorted([*OUTPUTS, *KINDS])
+    for path in site.rglob("*"):
+        mode = 0o755 if path.is_dir() else 0o644
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
     english = feedparser.parse((site / "feed.en.xml").read_bytes())
     assert english.feed.language == "en"
     assert {link.rel: link.href for link in english.feed.links}["self"] == BASE + "feed.en.xml"
@@ -132,4 +151,4 @@ def test_a_failed_export_leaves_the_previous_one(
     with pytest.raises(Exception, match="No space left"):
         export_public(engine, site)
     assert (site / "index.html").read_bytes() == before
-    assert sorted(p.name for p in site.iterdir()) == sorted(OUTPUTS)
+    assert sorted(p.name for p in site.iterdir()) == sorted([*OUTPUTS, *KINDS])
