@@ -463,12 +463,13 @@ def target_rows(gaps: Iterable[AreaGap]) -> list[dict[str, str]]:
 
 
 def targets_csv(gaps: Iterable[AreaGap]) -> str:
+    """The ranked list as CSV: BOM and CRLF, the hub's one convention for every CSV."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TARGET_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=TARGET_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in target_rows(gaps):  # names come from imported files: formulas stay text
         writer.writerow({k: safe_cell(v) for k, v in row.items()})
-    return buffer.getvalue()
+    return "\ufeff" + buffer.getvalue()
 
 
 # --- reading the database -------------------------------------------------------------

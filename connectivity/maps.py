@@ -27,7 +27,12 @@ from folium.plugins import FastMarkerCluster
 from folium.utilities import JsCode
 from shapely.geometry import Point, shape
 
-from connectivity.gaps import GAP_CLASS_LABELS, AreaGap, GapClass, InitiativeReach, target_rows
+from connectivity.gaps import (
+    GAP_CLASS_LABELS,
+    AreaGap,
+    GapClass,
+    InitiativeReach,
+)
 from hub.i18n import _
 
 STATIC_BASE = "/assets/vendor"
@@ -432,6 +437,28 @@ def clicked_area(
     return None
 
 
+def target_properties(gap: AreaGap) -> dict[str, Any]:
+    """One area of the ranked list as GeoJSON properties: figures as JSON numbers (null
+    when unknown, never 0), codes and classes as strings."""
+
+    def number(value: float | None, digits: int) -> float | int | None:
+        if value is None:
+            return None
+        return round(value, digits) if digits else round(value)
+
+    return {
+        "area_code": gap.code,
+        "area_name": gap.name,
+        "level": gap.level,
+        "need": number(gap.need, 4),
+        "people_affected": number(gap.people_affected, 0),
+        "coverage": number(gap.coverage, 4),
+        "gap": number(gap.gap, 0),
+        "class": gap.gap_class.value,
+        "data_status": gap.data_status.value,
+    }
+
+
 def targets_geojson(
     gaps: Iterable[AreaGap],
     geometries: Mapping[str, Mapping[str, Any]],
@@ -439,11 +466,13 @@ def targets_geojson(
     """The ranked list as GeoJSON: polygons where known, else the area's point."""
     gaps = list(gaps)
     features = []
-    for gap, row in zip(gaps, target_rows(gaps), strict=True):
+    for gap in gaps:
         geometry: Mapping[str, Any] | None = geometries.get(gap.code)
         if geometry is None and gap.lat is not None and gap.lon is not None:
             geometry = {"type": "Point", "coordinates": [gap.lon, gap.lat]}
-        features.append({"type": "Feature", "properties": row, "geometry": geometry})
+        features.append(
+            {"type": "Feature", "properties": target_properties(gap), "geometry": geometry}
+        )
     demo = any(g.data_status.value == "demo" for g in gaps)
     collection = {
         "type": "FeatureCollection",

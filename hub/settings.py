@@ -8,6 +8,7 @@ cannot be added without being documented.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -255,8 +256,25 @@ SETTINGS: tuple[Setting, ...] = (
         "HUB_IATI_REPORTING_ORG_REF",
         "",
         "IATI organisation identifier of the coordination office (see org-id.guide, e.g. "
-        "PT-NIPC-600000000): the reporting-org of the IATI export and the prefix of every "
-        "iati-identifier. The IATI export refuses to run while it is empty.",
+        "PT-NIPPC-600000000): a list code of IATI's OrganisationRegistrationAgency codelist, "
+        "a dash and the identifier. The reporting-org of the IATI export and the prefix of "
+        "every iati-identifier. The IATI export refuses to run while it is empty or malformed.",
+    ),
+    Setting(
+        "HUB_IATI_HUMANITARIAN_SCOPE",
+        "EP-2020-000012-001",
+        "GLIDE number of the emergency the activities respond to (vocabulary 1-2), written "
+        "as every IATI activity's humanitarian-scope; the default is COVID-19. Empty writes "
+        "no humanitarian-scope.",
+        lambda raw: _glide(raw),
+    ),
+    Setting(
+        "HUB_DATA_LICENCE",
+        "CC-BY-4.0",
+        "Licence of the open data (SPDX id: CC-BY-4.0, CC0-1.0, CC-BY-SA-4.0, ODC-BY-1.0 or "
+        "ODbL-1.0), stated on the public page, in datapackage.json, the DCAT catalogue and "
+        "the Atom feed's rights.",
+        lambda raw: _licence(raw),
     ),
     Setting(
         "HUB_IATI_REPORTING_ORG_NAME",
@@ -379,6 +397,24 @@ def get(name: str) -> Any:
         return setting.parse(raw)
     except ValueError as err:
         raise SettingsError(f"{name}={raw!r} is not valid: {err}.") from None
+DATA_LICENCES = ("CC-BY-4.0", "CC0-1.0", "CC-BY-SA-4.0", "ODC-BY-1.0", "ODbL-1.0")
+
+
+def _licence(raw: str) -> str:
+    by_lower = {name.lower(): name for name in DATA_LICENCES}
+    value = by_lower.get(raw.strip().lower())
+    if value is None:
+        raise ValueError("expected one of " + ", ".join(DATA_LICENCES))
+    return value
+
+
+def _glide(raw: str) -> str:
+    value = raw.strip().upper()
+    if value and not re.fullmatch(r"[A-Z]{2}-\d{4}-\d{6}-[A-Z0-9]{3}", value):
+        raise ValueError("expected a GLIDE number like EP-2020-000012-001, or nothing")
+    return value
+
+
 
 
 def database_url() -> str:

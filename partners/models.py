@@ -73,6 +73,8 @@ class OrganisationBase(SQLModel):
     )
     website: str = Field(default="", max_length=500)
     trust_level: TrustLevel = Field(default=TrustLevel.NEW, sa_type=enum_type(TrustLevel))
+    # issue 16: org-id.guide identifier (PT-NIPPC-600000000), the IATI participating-org ref
+    org_identifier: str = Field(default="", max_length=120)
 
 
 class Organisation(Versioned, OrganisationBase, table=True):
@@ -98,6 +100,7 @@ class OrganisationDraft(CleanInput):
     government_level: GovernmentLevel = GovernmentLevel.NONE
     website: str = ""
     trust_level: TrustLevel = TrustLevel.NEW
+    org_identifier: str = ""
 
 
 class OrganisationPublic(BaseModel):
@@ -109,6 +112,7 @@ class OrganisationPublic(BaseModel):
     type: OrganisationType
     sector: str
     website: str
+    org_identifier: str = ""
 
 
 class Account(Versioned, SQLModel, table=True):

@@ -18,6 +18,7 @@ from hub.i18n import _
 from hub.records import check_version, save_record
 from hub.urls import safe_http_url
 from partners.models import Organisation, OrganisationDraft, OrganisationPublic
+from partners.orgid import check_org_id
 
 
 def clean_website(raw: str) -> str:
@@ -31,6 +32,13 @@ def clean_website(raw: str) -> str:
             field="website",
         )
     return url
+
+
+def clean_org_identifier(raw: str) -> str:
+    """An org-id.guide identifier (issue 16) or empty."""
+    if not raw.strip():
+        return ""
+    return check_org_id(raw, label=_("Organisation identifier"), field="org_identifier")
 
 
 def validate_organisation(draft: OrganisationDraft) -> OrganisationDraft:
@@ -50,6 +58,7 @@ def validate_organisation(draft: OrganisationDraft) -> OrganisationDraft:
             "acronym": draft.acronym.strip(),
             "sector": draft.sector.strip(),
             "website": clean_website(draft.website),
+            "org_identifier": clean_org_identifier(draft.org_identifier),
         }
     )
 

@@ -54,6 +54,14 @@ def organisation_fields(
         placeholder="https://",
         key=f"{key}_website",
     )
+    org_identifier = st.text_input(
+        _("Organisation identifier"),
+        value=existing.org_identifier if existing else "",
+        placeholder="PT-NIPPC-600000000",
+        max_chars=120,
+        key=f"{key}_org_identifier",
+        help=_("Optional: the org-id.guide identifier (list code and number), used in IATI."),
+    )
     trust = existing.trust_level if existing else TrustLevel.NEW
     if can_set_trust:
         trust = st.selectbox(
@@ -72,4 +80,5 @@ def organisation_fields(
         government_level=level,
         website=website,
         trust_level=trust,
+        org_identifier=org_identifier,
     )

@@ -18,6 +18,7 @@ from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
 from geo.areas import country_code
+from geo.models import Area, AreaLevel
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput
 from hub.i18n import _
@@ -27,7 +28,11 @@ from initiatives.bulk import drafts_of
 from initiatives.exchange.formats import (
     COLUMNS,
     FILE_SUFFIXES,
+    HXL_3W_COLUMNS,
+    HXL_CHANNEL_COLUMNS,
     HXL_COLUMNS,
+    HXL_ORGANISATION_COLUMNS,
+    HXL_TARGET_GROUP_COLUMNS,
     MEDIA_TYPES,
     PUBLIC_COLUMNS,
     ExportFile,
@@ -37,7 +42,7 @@ from initiatives.exchange.formats import (
 )
 from initiatives.exchange.iati import iati_xml, joint_links
 from initiatives.exchange.tables import SEPARATOR
-from initiatives.models import Initiative, ReviewState, Status
+from initiatives.models import Initiative, ParticipantRole, ReviewState, Status
 from partners.models import Organisation
 
 
@@ -171,7 +176,7 @@ def export_initiatives(
         country = country_code()
         names = [n for n, _t in HXL_COLUMNS if include_all or n != "contact_email"]
         tags = [t for n, t in HXL_COLUMNS if n in names]
-        data = _csv_bytes(names, [tags] + [_hxl_record(r, country) for r in records], bom=False)
+        data = _csv_bytes(names, [tags] + [_hxl_record(r, country) for r in records], bom=True)
     else:
         data = iati_xml(
             session=session,
@@ -188,6 +193,99 @@ def export_initiatives(
         media_type=MEDIA_TYPES[fmt],
         count=len(rows),
     )
+
+
+# The long HXL tables of the public registry (issue 16), by file name.
+HXL_LONG_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "initiatives-3w.csv": HXL_3W_COLUMNS,
+    "initiatives-organisations.csv": HXL_ORGANISATION_COLUMNS,
+    "initiatives-channels.csv": HXL_CHANNEL_COLUMNS,
+    "initiatives-target-groups.csv": HXL_TARGET_GROUP_COLUMNS,
+}
+_ROLE_COLUMN = {
+    ParticipantRole.LEAD: "accountable",
+    ParticipantRole.IMPLEMENTING: "implementing",
+    ParticipantRole.FUNDING: "funding",
+}
+
+
+def _hxl_table(columns: Sequence[tuple[str, str]], records: Sequence[Mapping[str, Any]]) -> bytes:
+    names = [name for name, _tag in columns]
+    tags = [tag for _name, tag in columns]
+    return _csv_bytes(names, [tags] + [[r.get(n) for n in names] for r in records], bom=True)
+
+
+def _area_rows(
+    codes: Sequence[str], areas: Mapping[str, Area], country: str
+) -> list[dict[str, Any]]:
+    """One row per area: the country alone, a district with its code and name, or a
+    municipality with its district's code and name beside its own."""
+    rows: list[dict[str, Any]] = []
+    for code in codes:
+        area = areas.get(code)
+        if code == country or area is None or area.level is AreaLevel.COUNTRY:
+            rows.append({"country": country})
+        elif area.level is AreaLevel.DISTRICT:
+            rows.append({"country": country, "district": code, "district_name": area.name})
+        else:
+            parent = areas.get(area.parent_code or "")
+            rows.append(
+                {
+                    "country": country,
+                    "district": parent.code if parent else "",
+                    "district_name": parent.name if parent else "",
+                    "municipality": code,
+                    "municipality_name": area.name,
+                }
+            )
+    return rows or [{"country": country}]
+
+
+def export_hxl_long(*, session: Session) -> dict[str, bytes]:
+    """The published registry as long HXL tables (OCHA 3W practice): initiative x area,
+    initiative x organisation (role as the column's attribute), x channel, x target
+    group. One value per cell, so HDX and libhxl join them to admin areas."""
+    rows, organisations = _export_rows(session, None, False)
+    country = country_code()
+    areas = {a.code: a for a in session.exec(select(Area)).all()}
+
+    def name(organisation_id: int | None) -> str:
+        organisation = organisations.get(organisation_id or 0)
+        return organisation.name if organisation else ""
+
+    three_w: list[dict[str, Any]] = []
+    participants: list[dict[str, Any]] = []
+    channels: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    for row in rows:
+        code, draft = row.initiative.code, row.draft
+        base = {
+            "id": code,
+            "title": draft.title,
+            "organisation": name(draft.lead_organisation_id),
+            "category": draft.category,
+            "status": draft.status.value,
+            "start_date": draft.planned_start,
+            "end_date": draft.planned_end,
+        }
+        three_w.extend({**base, **area} for area in _area_rows(draft.areas, areas, country))
+        lead = name(draft.lead_organisation_id)
+        if lead:
+            participants.append({"id": code, "accountable": lead})
+            participants.append({"id": code, "implementing": lead})
+        for participant in draft.participants:
+            participants.append(
+                {"id": code, _ROLE_COLUMN[participant.role]: name(participant.organisation_id)}
+            )
+        channels.extend({"id": code, "channel": c.value} for c in draft.channels)
+        groups.extend({"id": code, "target_group": g} for g in draft.target_groups)
+    tables = {
+        "initiatives-3w.csv": three_w,
+        "initiatives-organisations.csv": participants,
+        "initiatives-channels.csv": channels,
+        "initiatives-target-groups.csv": groups,
+    }
+    return {file: _hxl_table(HXL_LONG_TABLES[file], tables[file]) for file in HXL_LONG_TABLES}
 
 
 def import_template(format: ExportFormat | str, *, organisation_name: str = "") -> ExportFile:

@@ -46,13 +46,15 @@ FIELD_COLUMNS = {
     "actual_end": "end_date",
 }
 
-# HXL: the exchange columns, with areas split by level as HXL tags them.
+# HXL: the exchange columns, with areas split by level as HXL tags them. Only core
+# hashtags and attributes (HXL 1.1); the participants' roles, and one admin code per
+# cell, are in the long tables below (the wide file still imports back unchanged).
 HXL_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "#activity+id"),
+    ("id", "#activity+code"),
     ("title", "#activity+name"),
-    ("description", "#activity+description"),
+    ("description", "#description"),
     ("organisation", "#org+impl+name"),
-    ("participating_organisations", "#org+partner+name"),
+    ("participating_organisations", "#org+name"),
     ("category", "#sector"),
     ("target_groups", "#beneficiary+type"),
     ("country", "#country+code"),
@@ -68,6 +70,40 @@ HXL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("contact_email", "#contact+email"),
 )
 HXL_AREA_COLUMNS = ("country", "districts", "municipalities")
+
+# The 3W in long form (OCHA practice): one row per initiative and area, one code per
+# admin cell (a municipality's row carries its district too). People counts stay in the
+# wide file: repeated on every area row they would be summed many times over.
+HXL_3W_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "#activity+code"),
+    ("title", "#activity+name"),
+    ("organisation", "#org+impl+name"),
+    ("category", "#sector+code"),
+    ("country", "#country+code"),
+    ("district", "#adm1+code"),
+    ("district_name", "#adm1+name"),
+    ("municipality", "#adm2+code"),
+    ("municipality_name", "#adm2+name"),
+    ("status", "#status"),
+    ("start_date", "#date+start"),
+    ("end_date", "#date+end"),
+)
+# One row per initiative and participating organisation, the role as the HXL attribute
+# of the one filled column (+prog accountable, +impl implementing, +funder funding).
+HXL_ORGANISATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "#activity+code"),
+    ("accountable", "#org+prog+name"),
+    ("implementing", "#org+impl+name"),
+    ("funding", "#org+funder+name"),
+)
+HXL_CHANNEL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "#activity+code"),
+    ("channel", "#channel+code"),
+)
+HXL_TARGET_GROUP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "#activity+code"),
+    ("target_group", "#beneficiary+type+code"),
+)
 
 
 class ExportFormat(enum.StrEnum):

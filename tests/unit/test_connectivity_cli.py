@@ -41,7 +41,7 @@ def test_import_indicators_then_gaps(sqlite_url: str, tmp_path: Path) -> None:
     out = tmp_path / "targets.csv"
     result = runner.invoke(app, ["gaps", "--out", str(out), "--level", "district"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert list(rows[0]) == ["area_code", "area_name", "level", "need", "people_affected",
                              "coverage", "gap", "class", "data_status"]  # fmt: skip
     assert rows[0]["area_code"] == "PT-11" and rows[0]["class"] == "uncovered"

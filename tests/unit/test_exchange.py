@@ -48,7 +48,7 @@ from initiatives.service import approve, create_initiative, draft_of
 from tests.factories import World, initiative_draft, make_organisation
 from wiring import app
 
-REF = "XM-TEST-1"
+REF = "XE-EXAMPLE-1"  # XE-EXAMPLE: the org-id list reserved for examples
 # Fields the exchange format carries (actual dates and cost stay in the hub).
 EXCHANGED = (
     "title",
@@ -279,14 +279,15 @@ def test_hxl_export_has_the_hashtag_row(session: Session, world: World) -> None:
     data = export_initiatives(
         session=session, actor=world.staff, format="hxl", include_all=True
     ).data
-    lines = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert data.startswith("\ufeff".encode())  # one BOM convention for every CSV
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert lines[1] == [tag for _name, tag in HXL_COLUMNS]
     for tag in (
-        "#activity+id",
+        "#activity+code",
         "#activity+name",
-        "#activity+description",
+        "#description",
         "#org+impl+name",
-        "#org+partner+name",
+        "#org+name",
         "#sector",
         "#beneficiary+type",
         "#adm1+code",
@@ -301,7 +302,7 @@ def test_hxl_export_has_the_hashtag_row(session: Session, world: World) -> None:
     ):
         assert tag in lines[1]
     by_tag = [dict(zip(lines[1], line, strict=True)) for line in lines[2:]]
-    joint = next(r for r in by_tag if r["#org+partner+name"])
+    joint = next(r for r in by_tag if r["#org+name"])
     assert (joint["#adm1+code"], joint["#adm2+code"]) == ("PT-11", "1106")
     national = next(r for r in by_tag if r["#country+code"] == "PT")
     assert national["#adm1+code"] == ""
@@ -322,6 +323,7 @@ IATI_ORDER = [
     "location",
     "sector",
     "tag",
+    "humanitarian-scope",
     "document-link",
     "related-activity",
 ]
@@ -373,6 +375,7 @@ def test_iati_export_has_every_mandatory_element(
     assert first.xpath("location[@ref='PT-11']/point/pos/text()")
     assert first.xpath("activity-date[@type='3']/@iso-date") == ["2020-06-30"]
     assert first.xpath("sector[@vocabulary='99']/@code") == ["connectivity"]
+    assert first.xpath("sector[@vocabulary='1']/@code") == ["22040"]  # DAC: ICT
     assert first.xpath("document-link/@url") == ["https://example.pt/dados"]
     assert first.xpath("contact-info/email/text()") == ["contacto@example.pt"]
     assert activity_of(national.code).xpath("location") == []
