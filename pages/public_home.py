@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from hub.i18n import _, get_language
+from hub.i18n import _, get_language, ngettext
 from hub.urls import safe_http_url
 from initiatives.models import CHANNEL_LABELS, Channel
 from portal.content import PublicQuery
-from portal.render import plain_text, when
-from ui.answers import ANSWERS_SEARCH_KEY, contacts_directory, public_answers
+from portal.render import dates, plain_text, status_label, when
+from ui.answers import ANSWERS_SEARCH_KEY, contacts_directory, page_of, public_answers
 from ui.forms import md, plain
 from ui.guards import allow_public
 from ui.session import public_content
@@ -19,6 +19,7 @@ AREA_KEY = "public_area"
 AUDIENCE_KEY = "public_audience"
 CHANNEL_KEY = "public_channel"
 PAGE_KEY = "public_page"
+ENDED_KEY = "public_ended"
 
 st.title(_("Official information and support"))
 st.markdown(
@@ -30,7 +31,7 @@ st.markdown(
 )
 st.caption(
     _(
-        "On a slow connection? [Open the light version of this page](/public/?lang={lang}) "
+        "On a slow connection? [Open the light version of this page](/?lang={lang}) "
         "(no JavaScript, prints well)."
     ).format(lang=get_language())
 )
@@ -63,24 +64,48 @@ channels = {"": _("Any way")} | {c.value: _(CHANNEL_LABELS[c]) for c in Channel}
 channel = columns[3].selectbox(
     _("How"), list(channels), key=CHANNEL_KEY, format_func=channels.__getitem__
 )
+# "Available" means in force today (active or planned, not past its end date).
+ended = st.checkbox(_("Also show what has ended"), key=ENDED_KEY)
 page = int(st.session_state.get(PAGE_KEY, 1))
 content = public_content(
     PublicQuery.from_params(
-        {"q": text, "area": area, "audience": audience, "channel": channel, "page": str(page)}
+        {
+            "q": text,
+            "area": area,
+            "audience": audience,
+            "channel": channel,
+            "page": str(page),
+            "ended": "1" if ended else "",
+        }
     ),
     get_language(),
 )
-st.caption(_("Last updated: {when}").format(when=when(content.initiatives_updated_at)))
 for notice in content.notices:
     st.warning(notice)
-st.write(_("Initiatives found: {n}").format(n=content.initiatives_total))
-if not content.initiatives:
-    st.info(_("Nothing matches yet. Try another place or fewer words, or call the lines above."))
+st.write(
+    ngettext("{n} initiative found", "{n} initiatives found", content.initiatives_total).format(
+        n=content.initiatives_total
+    )
+)
+if not content.initiatives and content.initiatives_exist:
+    st.info(
+        _("Nothing matches your search. Try another place or fewer words, or call the lines above.")
+    )
+elif not content.initiatives:
+    st.info(_("No support published yet. Call the lines above."))
 for initiative in content.initiatives:
     with st.container(border=True):
         link = safe_http_url(initiative.link, assume_https=False)
         title = md(initiative.title)
-        st.markdown(f"**[{title}]({link})**" if link else f"**{title}**")
+        st.markdown(f"**[{title}]({page_of('initiatives', initiative.code)})**")
+        is_ended = initiative.code in content.ended_codes
+        status = status_label(initiative, ended=is_ended)
+        st.caption(
+            (f":red-badge[{md(status)}]" if is_ended else f":blue-badge[{md(status)}]")
+            + f" {md(dates(initiative.start_date, initiative.end_date))} · "
+            + _("Last updated: {when}").format(when=when(initiative.updated_at))
+            + (f" · [{_('Website')}]({link})" if link else "")
+        )
         st.caption(
             " · ".join(
                 filter(

@@ -25,9 +25,9 @@ from answers.service import ask_question, mark_useful
 from hub.auth import Principal
 from hub.db import session_scope
 from hub.errors import HubError
-from hub.i18n import _
+from hub.i18n import _, get_language, ngettext
 from portal.content import PortalContent
-from portal.render import when
+from portal.render import item_href, when
 from ui.forms import md
 from ui.session import apply_language, clear_public_caches, client_identifier, flash, get_engine
 
@@ -79,13 +79,15 @@ def contacts_directory(contacts: list[ContactPublic]) -> None:
             width="stretch",
             column_config={_("Website"): st.column_config.LinkColumn()},
         )
-        st.caption(_("Open data: [CSV](/public/contacts.csv) · [JSON](/public/contacts.json)"))
+        st.caption(_("Open data: [CSV](/contacts.csv) · [JSON](/contacts.json)"))
 
 
 def answers_section(content: PortalContent, *, on_useful: Callable[[int], None]) -> None:
     """Questions answered by the competent authority, by topic, most asked first."""
 
-    if not content.answers_by_topic:
+    if not content.answers_by_topic and content.answers_exist:
+        st.info(_("No answer matches your search. Try other words, or call the lines above."))
+    elif not content.answers_by_topic:
         st.info(_("No answer matches yet. Ask your question below, or call the lines above."))
     for topic, answers in content.answers_by_topic:
         st.subheader(md(topic))
@@ -103,7 +105,12 @@ def answers_section(content: PortalContent, *, on_useful: Callable[[int], None])
                     )
                 if answer.source_url:
                     facts.append(f"[{_('Source document')}]({answer.source_url})")
-                facts.append(_("asked {n} times").format(n=answer.ask_count))
+                facts.append(
+                    ngettext("asked {n} time", "asked {n} times", answer.ask_count).format(
+                        n=answer.ask_count
+                    )
+                )
+                facts.append(f"[{_('Its own page')}]({page_of('answers', answer.id)})")
                 st.caption(" · ".join(facts))
                 if st.button(
                     _("Was this useful? Yes ({n})").format(n=answer.useful_count),
@@ -111,6 +118,12 @@ def answers_section(content: PortalContent, *, on_useful: Callable[[int], None])
                     icon=":material/thumb_up:",
                 ):
                     on_useful(answer.id)
+
+
+def page_of(kind: str, key: object) -> str:
+    """The address of an item's page on the public site (at the root, issue 14), in the
+    page's language."""
+    return item_href(kind, key, root="/", static=False, language=get_language())
 
 
 def measures_section(content: PortalContent) -> None:
@@ -121,7 +134,7 @@ def measures_section(content: PortalContent) -> None:
         st.subheader(md(area))
         for measure in measures:
             with st.container(border=True):
-                st.markdown(f"**{md(measure.title)}**")
+                st.markdown(f"**[{md(measure.title)}]({page_of('measures', measure.id)})**")
                 st.markdown(md(measure.summary))
                 facts = []
                 if measure.audience:
@@ -143,7 +156,10 @@ def measures_section(content: PortalContent) -> None:
                     st.caption(
                         _("Carried out by")
                         + ": "
-                        + "; ".join(f"{md(i.title)} ({md(i.code)})" for i in measure.initiatives)
+                        + "; ".join(
+                            f"[{md(i.title)}]({page_of('initiatives', i.code)})"
+                            for i in measure.initiatives
+                        )
                     )
 
 
