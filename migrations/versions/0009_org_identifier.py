@@ -20,13 +20,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not batch mode: SQLite adds and drops a column in place, and a batch
+# copy of the table would lose the functional index uq_organisation_name_lower.
 def upgrade() -> None:
-    with op.batch_alter_table("organisation", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("org_identifier", sa.String(length=120), nullable=False, server_default="")
-        )
+    op.add_column(
+        "organisation",
+        sa.Column("org_identifier", sa.String(length=120), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organisation", schema=None) as batch_op:
-        batch_op.drop_column("org_identifier")
+    op.drop_column("organisation", "org_identifier")
