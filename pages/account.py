@@ -1,4 +1,5 @@
-"""My account: change password (forced after an administrator's reset)."""
+"""My account: change password (forced after an administrator's reset), and the open
+sessions: where this account is signed in, each one can be ended."""
 
 import streamlit as st
 
@@ -8,7 +9,7 @@ from hub.i18n import _
 from partners.accounts import change_own_password, must_change_password
 from ui.forms import md
 from ui.guards import require_signed_in
-from ui.session import get_engine, role_label
+from ui.session import current_token, get_engine, role_label, sessions_table
 
 principal = require_signed_in(password_change_page=True)
 
@@ -39,11 +40,17 @@ if submitted:
         try:
             with session_scope(get_engine()) as session:
                 change_own_password(
-                    session=session, actor=principal, current_password=current, new_password=new
+                    session=session,
+                    actor=principal,
+                    current_password=current,
+                    new_password=new,
+                    keep_session_token=current_token(),  # every other session ends
                 )
         except (InvalidInput, PermissionDenied) as err:
             st.error(str(err))
         else:
-            st.success(_("Password changed."))
+            st.success(_("Password changed. Your other sessions were ended."))
             if forced:
                 st.rerun()
+
+sessions_table(actor=principal, account_id=principal.account_id, key="account_sessions")

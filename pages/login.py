@@ -1,22 +1,17 @@
-"""Sign-in page (public). In demo mode it lists the demo accounts."""
+"""Sign-in page (public): the workspace's way to the /signin form (portal/signin.py),
+which sets the session cookie; in single sign-on mode, the identity provider's button."""
 
 import streamlit as st
 
 from hub import settings
-from hub.db import session_scope
-from hub.errors import AuthenticationFailed
 from hub.i18n import _
-from partners.accounts import authenticate
-from partners.demo import DEMO_PASSWORD, demo_accounts
 from ui.forms import md
-from ui.guards import allow_public
-from ui.session import get_engine, role_label, sign_in
+from ui.guards import allow_public, link
+from ui.session import WORKSPACE_PATH, signin_url
 
 principal = allow_public()
 
-LOGIN_FORM = "login_form"
-EMAIL_KEY = "login_email"
-PASSWORD_KEY = "login_password"
+NEXT_PARAM = "next"
 
 
 st.title(_("Sign in"))
@@ -36,35 +31,8 @@ st.caption(
         "The public information needs no sign-in."
     )
 )
-with st.form(LOGIN_FORM):
-    email = st.text_input(_("E-mail"), key=EMAIL_KEY, autocomplete="username")
-    password = st.text_input(
-        _("Password"), type="password", key=PASSWORD_KEY, autocomplete="current-password"
-    )
-    submitted = st.form_submit_button(_("Sign in"), type="primary")
-
-if submitted:
-    try:
-        with session_scope(get_engine()) as session:
-            signed_in = authenticate(session=session, email=email, password=password)
-    except AuthenticationFailed as err:
-        st.error(str(err))
-    else:
-        sign_in(signed_in)
-        st.rerun()
-
+wanted = st.query_params.get(NEXT_PARAM, "")  # /signin accepts only local paths
+st.write(_("Sign in on the hub's sign-in page; you come back here afterwards."))
+link(_("Go to the sign-in page"), signin_url(wanted or WORKSPACE_PATH))
 if settings.demo_mode():
-    st.subheader(_("Demo accounts"))
-    st.write(
-        _("Every demo account uses the password {password}.").format(password=f"`{DEMO_PASSWORD}`")
-    )
-    st.table(
-        [
-            {
-                _("E-mail"): demo.email,
-                _("Role"): role_label(demo.role),
-                _("Organisation"): demo.organisation or "—",
-            }
-            for demo in demo_accounts()
-        ]
-    )
+    st.caption(_("The sign-in page lists the demo accounts and their password."))

@@ -18,7 +18,7 @@ from partners.models import AccountDraft
 from partners.service import list_organisations
 from ui.forms import reload_button, reset_form, shown_version
 from ui.guards import require_role
-from ui.session import flash, get_engine, role_label
+from ui.session import flash, get_engine, role_label, sessions_table
 
 principal = require_role(Role.ADMIN)
 
@@ -27,7 +27,6 @@ EDIT_FORM = "accounts_edit"
 SEARCH_KEY = "accounts_search"
 PICK_KEY = "accounts_pick"
 TEMPORARY_KEY = "accounts_temporary_password"
-
 
 st.title(_("Accounts"))
 
@@ -198,3 +197,4 @@ if accounts:
             reset_form(form_key)
             flash(_("Saved."))
             st.rerun()
+    sessions_table(actor=principal, account_id=picked_id, key=f"{form_key}_sessions")

@@ -43,6 +43,9 @@ TOUCH_EVERY = timedelta(minutes=1)
 FORGET_AFTER_DAYS = 30
 DEVICE_MAX = 120
 TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG
+MAX_TOKEN = 200  # longer is not one of ours: not even hashed
+SESSION_COOKIE = "hub_session"  # the browser's copy of the token (portal.signin sets it)
+EXPIRED = "expired"  # ``ended_reason`` of a row past its idle or absolute expiry
 
 
 class EndReason:
@@ -189,7 +192,7 @@ def open_session(
 
 
 def _live_row(session: Session, token: str, now: datetime) -> WebSession | None:
-    if not token or len(token) > 200:
+    if not token or len(token) > MAX_TOKEN:
         return None
     row = session.exec(
         select(WebSession)
@@ -228,6 +231,29 @@ def resolve(
         )
         session.commit()
     return principal_for(account, signed_in_at=row.created_at)
+
+
+def ended_reason(*, session: Session, token: str | None, now: datetime | None = None) -> str | None:
+    """Why ``token`` no longer signs anyone in: an ``EndReason`` value, ``EXPIRED``, or
+    None when it never did (unknown) or still does. For the message a page shows."""
+    now = now or utcnow()
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    row = session.exec(
+        select(WebSession)
+        .where(WebSession.token_hash == hash_token(token))
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    if row.revoked_at is not None:
+        return row.revoked_reason or EndReason.ENDED_BY_USER
+    if row.expires_at <= now or row.last_seen_at + idle_limit() <= now:
+        return EXPIRED
+    account = session.get(Account, row.account_id, populate_existing=True)
+    if account is None or not account.active:
+        return EndReason.ACCOUNT_DISABLED
+    return None
 
 
 def _end_rows(session: Session, *conditions: object, reason: str, now: datetime) -> int:

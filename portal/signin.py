@@ -49,9 +49,15 @@ from hub.errors import AuthenticationFailed, HubError
 from hub.i18n import LANGUAGES, _, set_language
 from partners.accounts import authenticate
 from partners.demo import DEMO_PASSWORD, demo_accounts
-from partners.sessions import absolute_limit, device_summary, open_session, resolve, sign_out
+from partners.sessions import (
+    SESSION_COOKIE,
+    absolute_limit,
+    device_summary,
+    open_session,
+    resolve,
+    sign_out,
+)
 
-SESSION_COOKIE = "hub_session"
 CSRF_COOKIE = "hub_csrf"
 CSRF_FIELD = "csrf"
 DEFAULT_NEXT = "/app/"

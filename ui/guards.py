@@ -10,6 +10,7 @@ keep an account whose password must change away from every page but "My account"
 
 from __future__ import annotations
 
+from html import escape
 from typing import NoReturn
 
 import streamlit as st
@@ -17,16 +18,20 @@ import streamlit as st
 from hub import settings
 from hub.auth import Principal, Role
 from hub.db import session_scope
-from hub.i18n import _
+from hub.i18n import _, get_language
 from partners.accounts import must_change_password
 from ui.session import (
     FLASH_KEY,
+    WORKSPACE_PATH,
     apply_language,
+    current_path,
     current_principal,
+    ended_session_message,
     get_engine,
     language_switch,
     role_label,
     sign_out,
+    signin_url,
 )
 
 
@@ -50,9 +55,7 @@ def _chrome(principal: Principal | None) -> None:
             )
         )
         if st.sidebar.button(_("Sign out"), key="hub_sign_out", icon=":material/logout:"):
-            sign_out(_("You are signed out."))
-            if settings.get("HUB_AUTH_MODE") == "oidc" and st.user.get("is_logged_in", False):
-                st.logout()
+            sign_out()  # the session row ends: every tab using it is signed out
             st.rerun()
 
 
@@ -72,7 +75,7 @@ def require_signed_in(*, password_change_page: bool = False) -> Principal:
     principal = current_principal()
     _chrome(principal)
     if principal is None:
-        _refuse(_("Please sign in to see this page."))
+        _refuse(ended_session_message() or _("Please sign in to see this page."), sign_in=True)
     if not password_change_page:
         _refuse_until_password_changed(principal)
     return principal
@@ -92,11 +95,22 @@ def _refuse_until_password_changed(principal: Principal) -> None:
         forced = must_change_password(session=session, account_id=principal.account_id)
     if forced:
         st.error(_("Please change your password before you use the hub."), icon=":material/lock:")
-        st.markdown(f"[{_('Go to My account')}](/account)")
+        link(_("Go to My account"), f"{WORKSPACE_PATH}account")
         st.stop()
 
 
-def _refuse(message: str) -> NoReturn:
+def link(label: str, href: str) -> None:
+    """A link that opens in this tab (Streamlit opens markdown links in a new one)."""
+    st.markdown(
+        f'<a href="{escape(href)}" target="_self">{escape(label)}</a>', unsafe_allow_html=True
+    )
+
+
+def _refuse(message: str, *, sign_in: bool = False) -> NoReturn:
+    """Refuse the page; someone not signed in gets the sign-in form's address with
+    ``next`` set to this page, so they come back here."""
     st.error(message, icon=":material/lock:")
-    st.markdown(f"[{_('Go to the start page')}](/)")
+    if sign_in:
+        link(_("Sign in"), signin_url(current_path()))
+    link(_("Go to the start page"), f"{WORKSPACE_PATH}?lang={get_language()}")
     st.stop()

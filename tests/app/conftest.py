@@ -14,7 +14,8 @@ from hub.db import make_engine
 from hub.settings import PROJECT_ROOT
 from partners.accounts import principal_for
 from partners.models import Account
-from ui.session import PRINCIPAL_KEY
+from partners.sessions import open_session
+from ui.session import TOKEN_KEY
 from wiring import prepare_database
 
 APP = str(PROJECT_ROOT / "hub_app.py")
@@ -48,14 +49,27 @@ def principal_of(url: str, role: Role) -> Principal:
     return principal
 
 
+def session_token_of(url: str, role: Role) -> str:
+    """A real web session row for the demo account of ``role``; its token, as the
+    hub_session cookie would carry it."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.email == DEMO_EMAILS[role])).one()
+        token = open_session(session=session, account_id=account.id or 0, device="AppTest")
+    engine.dispose()
+    return token
+
+
 @pytest.fixture
 def open_app(demo_url: str) -> Callable[[Role | None], AppTest]:
-    """A fresh AppTest (a new browser tab), signed in as ``role`` (None: anonymous)."""
+    """A fresh AppTest (a new browser tab), signed in as ``role`` (None: anonymous)
+    through a real session row. AppTest sends no cookies, so the token goes where
+    ui.session keeps a tab's own token."""
 
     def opener(role: Role | None) -> AppTest:
         app = AppTest.from_file(APP, default_timeout=TIMEOUT)
         if role is not None:
-            app.session_state[PRINCIPAL_KEY] = principal_of(demo_url, role)
+            app.session_state[TOKEN_KEY] = session_token_of(demo_url, role)
         return app
 
     return opener

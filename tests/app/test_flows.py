@@ -1,4 +1,6 @@
-"""What users do on the pages: sign in, switch language, edit, get refused cleanly."""
+"""What users do on the pages: stay signed in through a session row, sign out, end
+sessions, switch language, edit, get refused cleanly. (The /signin form itself:
+tests/unit/test_signin.py.)"""
 
 from __future__ import annotations
 
@@ -10,48 +12,60 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from hub.auth import Principal, Role
+from hub.auth import Role
 from hub.db import make_engine
-from hub.records import utcnow
 from partners.demo import DEMO_PASSWORD
 from partners.models import Account, Organisation
-from tests.app.conftest import APP, TIMEOUT, principal_of, texts
-from ui.session import LANGUAGE_KEY, LANGUAGE_SWITCH_KEY, LAST_SEEN_KEY, PRINCIPAL_KEY
+from partners.sessions import EndReason, WebSession, hash_token
+from tests.app.conftest import APP, TIMEOUT, session_token_of, texts
+from ui.session import LANGUAGE_KEY, LANGUAGE_SWITCH_KEY, TOKEN_KEY
 
 Opener = Callable[[Role | None], AppTest]
 
 
-def sign_in_through_the_form(app: AppTest, email: str, password: str) -> AppTest:
-    app.run()
-    app.switch_page("pages/login.py").run()
-    app.text_input(key="login_email").input(email)
-    app.text_input(key="login_password").input(password)
-    app.button(key="FormSubmitter:login_form-Sign in").click().run()
-    return app
+def session_row(url: str, token: str) -> WebSession:
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.exec(
+            select(WebSession).where(WebSession.token_hash == hash_token(token))
+        ).one()
+    engine.dispose()
+    return row
 
 
-def test_staff_sign_in_through_the_form(open_app: Opener) -> None:
-    app = sign_in_through_the_form(open_app(None), "staff@demo.example", DEMO_PASSWORD)
+def age_session(url: str, token: str, **moved_back: timedelta) -> None:
+    """Move a session's timestamps into the past (no waiting in tests)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        row = session.exec(
+            select(WebSession).where(WebSession.token_hash == hash_token(token))
+        ).one()
+        for name, delta in moved_back.items():
+            setattr(row, name, getattr(row, name) - delta)
+        session.add(row)
+        session.commit()
+    engine.dispose()
+
+
+def test_a_session_row_signs_staff_in(open_app: Opener) -> None:
+    app = open_app(Role.STAFF).run()
     assert not app.exception
-    principal = app.session_state[PRINCIPAL_KEY]
-    assert isinstance(principal, Principal) and principal.role is Role.STAFF
+    assert "Signed in as Rui Coordenação (coordination staff)" in "\n".join(
+        c.value for c in app.sidebar.caption
+    )
     app.switch_page("pages/staff_partners.py").run()
     assert "Partner directory" in texts(app)
 
 
-def test_wrong_password_gets_the_generic_message(open_app: Opener) -> None:
-    app = sign_in_through_the_form(open_app(None), "staff@demo.example", "wrong password!")
-    assert "Sign-in failed." in texts(app)
-    assert PRINCIPAL_KEY not in app.session_state
-
-
-def test_demo_mode_lists_accounts_and_shows_the_banner(open_app: Opener) -> None:
+def test_the_login_page_points_to_the_signin_form(open_app: Opener) -> None:
     app = open_app(None).run()
     app.switch_page("pages/login.py").run()
+    assert not app.exception
     shown = texts(app)
+    assert 'href="/signin?lang=en&amp;next=%2Fapp%2F" target="_self"' in shown
+    assert "Go to the sign-in page" in shown
+    assert any("lists the demo accounts" in c.value for c in app.caption)
     assert "Demo data" in shown
-    assert "Demo accounts" in shown
-    assert DEMO_PASSWORD in shown
 
 
 def test_outside_demo_mode_there_is_no_banner_and_no_account_list(
@@ -61,35 +75,62 @@ def test_outside_demo_mode_there_is_no_banner_and_no_account_list(
     app = open_app(None).run()
     assert "Demo data" not in texts(app)
     app.switch_page("pages/login.py").run()
-    assert "Demo accounts" not in texts(app)
+    assert not any("demo accounts" in c.value for c in app.caption)
     assert DEMO_PASSWORD not in texts(app)
 
 
+def test_a_deep_link_while_signed_out_offers_sign_in_coming_back(open_app: Opener) -> None:
+    app = open_app(None)
+    app.switch_page("pages/staff_accounts.py").run()
+    shown = texts(app)
+    assert "Please sign in to see this page." in shown
+    assert "/signin?lang=en&amp;next=%2Fapp%2F" in shown  # AppTest has no URL: the start
+    assert ">Go to the start page</a>" in shown
+    assert "Create an account" not in shown
+
+
+def test_the_guard_speaks_portuguese_on_a_portuguese_page(
+    open_app: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DEFAULT_LANGUAGE", "pt")
+    app = open_app(None)
+    app.switch_page("pages/staff_home.py").run()
+    shown = texts(app)
+    assert "Inicie sessão para ver esta página." in shown
+    assert ">Ir para a página inicial</a>" in shown
+    assert ">Iniciar sessão</a>" in shown
+    assert "Go to the start page" not in shown
+
+
 def test_idle_session_expires(open_app: Opener, demo_url: str) -> None:
-    app = open_app(Role.STAFF)
-    app.session_state[LAST_SEEN_KEY] = utcnow() - timedelta(minutes=61)
+    app = open_app(Role.STAFF).run()
+    token = app.session_state[TOKEN_KEY]
+    age_session(demo_url, token, last_seen_at=timedelta(minutes=61))
     app.run()
-    assert PRINCIPAL_KEY not in app.session_state
+    assert TOKEN_KEY not in app.session_state
     assert "Your session expired" in texts(app)
-    with pytest.raises(ValueError):
-        app.switch_page("pages/staff_home.py").run()
+    app.switch_page("pages/staff_partners.py").run()  # a bookmark of a staff page
+    shown = texts(app)
+    assert "Your session expired. Please sign in again." in shown  # the guard says why
+    assert "Partner directory" not in shown
 
 
 def test_sign_in_older_than_the_maximum_expires(open_app: Opener, demo_url: str) -> None:
-    app = open_app(None)
-    old = principal_of(demo_url, Role.STAFF)
-    app.session_state[PRINCIPAL_KEY] = Principal(
-        **{**old.__dict__, "signed_in_at": utcnow() - timedelta(hours=13)}
-    )
-    app.run()
-    assert PRINCIPAL_KEY not in app.session_state
+    app = open_app(Role.STAFF).run()
+    token = app.session_state[TOKEN_KEY]
+    age_session(demo_url, token, created_at=timedelta(hours=13), expires_at=timedelta(hours=13))
+    app.switch_page("pages/staff_partners.py").run()
+    assert TOKEN_KEY not in app.session_state
+    shown = texts(app)
+    assert "Your session expired. Please sign in again." in shown
+    assert "Partner directory" not in shown
 
 
 def test_a_disabled_account_is_signed_out_on_its_next_click(
     open_app: Opener, demo_url: str
 ) -> None:
     app = open_app(Role.STAFF).run()
-    assert app.session_state[PRINCIPAL_KEY].role is Role.STAFF
+    assert TOKEN_KEY in app.session_state
     engine = make_engine(demo_url)
     with Session(engine) as session:
         account = session.exec(select(Account).where(Account.email == "staff@demo.example")).one()
@@ -98,8 +139,76 @@ def test_a_disabled_account_is_signed_out_on_its_next_click(
         session.commit()
     engine.dispose()
     app.run()
-    assert PRINCIPAL_KEY not in app.session_state
+    assert TOKEN_KEY not in app.session_state
     assert "no longer active" in texts(app)
+
+
+def test_signing_out_in_one_tab_signs_out_the_other(open_app: Opener) -> None:
+    first = open_app(Role.STAFF).run()
+    token = first.session_state[TOKEN_KEY]
+    second = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    second.session_state[TOKEN_KEY] = token  # the same browser: the same cookie
+    second.run()
+    second.switch_page("pages/staff_partners.py").run()
+    assert "Partner directory" in texts(second)
+
+    first.sidebar.button(key="hub_sign_out").click().run()
+    assert "You are signed out." in texts(first)
+    assert not any("Signed in as" in c.value for c in first.sidebar.caption)
+
+    second.run()
+    shown = texts(second)
+    assert "Partner directory" not in shown
+    assert "You are signed out." in shown
+
+
+def test_my_account_lists_sessions_and_ends_the_others(open_app: Opener, demo_url: str) -> None:
+    here = open_app(Role.PARTNER).run()
+    elsewhere = session_token_of(demo_url, Role.PARTNER)  # another browser of the same user
+    here.switch_page("pages/account.py").run()
+    assert not here.exception
+    shown = texts(here)
+    assert "Open sessions" in shown and "this session" in shown and "AppTest" in shown
+    here.button(key="account_sessions_end_all").click().run()
+    assert "Sessions ended: 1." in texts(here)
+    assert session_row(demo_url, elsewhere).revoked_at is not None
+    assert session_row(demo_url, here.session_state[TOKEN_KEY]).revoked_at is None
+
+
+def test_changing_the_password_keeps_this_session_and_ends_the_others(
+    open_app: Opener, demo_url: str
+) -> None:
+    app = open_app(Role.PARTNER).run()
+    elsewhere = session_token_of(demo_url, Role.PARTNER)
+    app.switch_page("pages/account.py").run()
+    fields = app.text_input
+    fields[0].input(DEMO_PASSWORD)
+    fields[1].input("a quite different passphrase")
+    fields[2].input("a quite different passphrase")
+    app.button(key="FormSubmitter:account_password_form-Change password").click().run()
+    assert not app.exception
+    assert "Password changed." in texts(app)
+    assert session_row(demo_url, elsewhere).revoked_reason == EndReason.PASSWORD_CHANGED
+    app.run()
+    assert TOKEN_KEY in app.session_state  # still signed in here
+
+
+def test_admin_ends_another_users_sessions(open_app: Opener, demo_url: str) -> None:
+    partner = open_app(Role.PARTNER).run()
+    token = partner.session_state[TOKEN_KEY]
+    admin = open_app(Role.ADMIN).run()
+    admin.switch_page("pages/staff_accounts.py").run()
+    picker = admin.selectbox(key="accounts_pick")
+    wanted = next(o for o in picker.options if o.startswith("dgs@demo.example"))
+    picker.select(wanted).run()
+    assert "Open sessions" in texts(admin)
+    end_all = next(b for b in admin.button if b.key and b.key.endswith("_sessions_end_all"))
+    end_all.click().run()
+    assert not admin.exception
+    assert session_row(demo_url, token).revoked_reason == EndReason.ENDED_BY_ADMIN
+    partner.run()
+    assert TOKEN_KEY not in partner.session_state
+    assert "This session was ended" in texts(partner)
 
 
 def test_portuguese_is_the_default_and_the_switch_changes_it(

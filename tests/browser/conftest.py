@@ -289,10 +289,14 @@ def assert_no_exception(page: Page) -> None:
 
 def sign_in(page: Page, email: str, *, then_see: str) -> None:
     """Sign in through the real form, starting from a page that shows the navigation,
-    and wait until the navigation offers ``then_see`` (a page of the new role)."""
+    and wait until the navigation offers ``then_see`` (a page of the new role): the
+    workspace's "Sign in" page links to the plain /signin form (portal/signin.py),
+    which sets the session cookie and sends the browser back to the workspace."""
     expect(nav_link(page, "Sign in")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     nav_link(page, "Sign in").click()
     expect(page).to_have_url(re.compile(r"/login(\?|$)"), timeout=RENDER_TIMEOUT_MS)
+    page.get_by_role("link", name="Go to the sign-in page").click()
+    expect(page).to_have_url(re.compile(r"/signin\?"), timeout=RENDER_TIMEOUT_MS)
     email_field = page.get_by_label("E-mail", exact=True)
     expect(email_field).to_be_editable(timeout=RENDER_TIMEOUT_MS)
     email_field.fill(email)

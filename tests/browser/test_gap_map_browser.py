@@ -31,6 +31,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 def sign_in(page: Page) -> None:
     expect(nav_link(page, "Sign in")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     nav_link(page, "Sign in").click()
+    page.get_by_role("link", name="Go to the sign-in page").click()  # the /signin form
     email = page.get_by_label("E-mail", exact=True)
     expect(email).to_be_editable(timeout=RENDER_TIMEOUT_MS)
     email.fill(STAFF_EMAIL)

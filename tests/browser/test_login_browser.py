@@ -56,6 +56,8 @@ def test_anonymous_deep_link_to_staff_page_is_refused_on_fresh_server(
     # (the pages-directory router); hub_app.py's navigation would have shown public_home.
     expect(page.get_by_text(REFUSED)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     expect(page.get_by_role("link", name="Go to the start page")).to_be_visible()
+    sign_in_link = page.get_by_role("link", name="Sign in", exact=True)
+    expect(sign_in_link).to_have_attribute("href", "/signin?lang=en&next=%2Fapp%2Fstaff_accounts")
     wait_until_idle(page)
 
     expect(page.get_by_role("heading", name="Accounts")).to_have_count(0)
@@ -79,6 +81,9 @@ def test_admin_signs_in_through_the_form_and_gets_staff_navigation(
 
     nav_link(page, "Sign in").click()
     expect(page).to_have_url(re.compile(r"/login(\?|$)"), timeout=RENDER_TIMEOUT_MS)
+    page.get_by_role("link", name="Go to the sign-in page").click()
+    # The plain HTML form (portal/signin.py), not a Streamlit widget.
+    expect(page).to_have_url(re.compile(r"/signin\?lang=en"), timeout=RENDER_TIMEOUT_MS)
     email = page.get_by_label("E-mail", exact=True)
     expect(email).to_be_editable(timeout=RENDER_TIMEOUT_MS)
     email.fill(ADMIN_EMAIL)
