@@ -27,6 +27,7 @@ from hub.errors import (
     StaleRecord,
 )
 from hub.i18n import _
+from partners.api_keys import IdempotencyConflict
 
 log = logging.getLogger("hub.api")
 MEDIA_TYPE = "application/problem+json"
@@ -48,6 +49,7 @@ _STATUS: tuple[tuple[type[HubError], int], ...] = (
     (NotFound, 404),
     (StaleRecord, 409),
     (Conflict, 409),
+    (IdempotencyConflict, 409),
     (InvalidInput, 422),
     (TooManyRequests, 429),
     (DatabaseUnavailable, 503),

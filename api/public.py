@@ -44,7 +44,9 @@ from initiatives.vocabulary import vocabulary
 
 CACHE_SECONDS = 30.0
 CACHE_CONTROL = "public, max-age=30"
-router = APIRouter(tags=["public"], responses={429: PROBLEM_RESPONSES[429]})
+router = APIRouter(
+    tags=["public"], responses={code: PROBLEM_RESPONSES[code] for code in (422, 429)}
+)
 
 
 class _Cache:

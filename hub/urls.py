@@ -29,10 +29,13 @@ def safe_http_url(raw: str, *, assume_https: bool = True) -> str | None:
         if not assume_https:
             return None
         value = "https://" + value
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:  # "http://[", a bad port: not a link
+        return None
     if parts.scheme.lower() not in SAFE_SCHEMES:
         return None
-    host = parts.hostname or ""
     if not host or not _HOST.match(host) or ("." not in host and host != "localhost"):
         return None
     return value

@@ -27,7 +27,13 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from hub.audit import record_change, snapshot
 from hub.auth import Principal
 from hub.clean import strip_controls
-from hub.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
+from hub.errors import (
+    AuthenticationFailed,
+    HubError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from hub.i18n import N_, _
 from hub.records import UTCDateTime, enum_type, utcnow
 from partners.accounts import principal_for
@@ -40,6 +46,12 @@ _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read aloud, typed
 # (and on SQLite the single writer's lock) on every request.
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_NAME = 120
+
+
+class IdempotencyConflict(HubError):
+    """An Idempotency-Key sent again with a different request."""
+
+    field = "Idempotency-Key"
 
 
 class ApiScope(enum.StrEnum):
@@ -288,9 +300,8 @@ def remembered_response(
     if row is None:
         return None
     if row.request_hash != request_hash:
-        raise InvalidInput(
-            _("Idempotency-Key: this key was used for a different request; use a new key."),
-            field="Idempotency-Key",
+        raise IdempotencyConflict(
+            _("Idempotency-Key: this key was used for a different request; use a new key.")
         )
     return row.status_code, dict(row.response)
 

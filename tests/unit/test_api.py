@@ -293,7 +293,7 @@ def test_bulk_with_an_idempotency_key_does_nothing_twice(
     assert len(session.exec(select(AuditEntry)).all()) == entries
     body["items"][0]["title"] = "Something else"
     different = client.post("/initiatives/bulk", json=body, headers=headers)
-    assert different.status_code == 422
+    assert different.status_code == 409
     assert different.json()["errors"][0]["field"] == "Idempotency-Key"
     session.expire_all()
     assert {i.version for i in session.exec(select(Initiative)).all()} == {1}
@@ -406,3 +406,12 @@ def test_staff_keys_read_everything(session: Session, world: World, client: Test
     assert len(items) == 2
     assert {i["review_state"] for i in items} == {ReviewState.DRAFT.value}
     assert world.staff.role in {Role.STAFF, Role.ADMIN}
+
+
+def test_a_link_that_breaks_the_url_parser_is_a_clear_error(
+    session: Session, world: World, client: TestClient
+) -> None:
+    raw = key_for(session, world.partner)
+    bad = {**body_of(initiative_draft(world.own)), "link": "http://["}
+    response = client.post("/initiatives", json=bad, headers=auth(raw))
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "link"
