@@ -278,7 +278,8 @@ def data_version(*, session: Session) -> str:
     page shows may have changed (two indexed aggregate queries)."""
     initiatives = session.exec(select(func.count(), func.max(Initiative.updated_at))).one()
     items = session.exec(select(func.count(), func.max(FeedItem.updated_at))).one()
-    raw = f"{initiatives[0]}|{initiatives[1]}|{items[0]}|{items[1]}"
+    # Today's date too: what is "in force" changes at midnight without any write.
+    raw = f"{utcnow().date()}|{initiatives[0]}|{initiatives[1]}|{items[0]}|{items[1]}"
     # issue 8: only published questions count, so a flood of new questions (which the
     # public never sees unreviewed) does not invalidate the public cache.
     for model, published in (
