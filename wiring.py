@@ -70,6 +70,7 @@ from initiatives.models import (
     VocabularyTerm,
 )
 from initiatives.overlap_models import InitiativeLink, OverlapDecision, OverlapNote
+from outreach.models import DigestSent, SmsConversation, SmsCount, Subscription
 from partners.api_keys import ApiIdempotency, ApiKey
 from partners.demo import DEMO_PASSWORD, database_is_empty, load_demo_partners
 from partners.models import Account, Organisation
@@ -77,6 +78,7 @@ from partners.sessions import WebSession
 from partners.webhooks import WebhookDelivery, WebhookSubscription
 from portal.routes import ROUTES as PORTAL_ROUTES
 from portal.signin import ROUTES as SIGNIN_ROUTES
+from portal.sms_routes import ROUTES as SMS_ROUTES
 
 # --- the schema ----------------------------------------------------------------------
 
@@ -115,6 +117,11 @@ TABLE_MODELS: tuple[type[SQLModel], ...] = (
     OutboxMessage,
     WebhookSubscription,
     WebhookDelivery,
+    # offline channels: SMS, subscriptions (issue 19)
+    Subscription,
+    DigestSent,
+    SmsConversation,
+    SmsCount,
 )
 
 
@@ -189,6 +196,7 @@ ASSETS = Mount(
 API = Mount(API_PREFIX, app=create_api(), name="api")
 
 ROUTES = [*PORTAL_ROUTES, *SIGNIN_ROUTES, ASSETS, API]  # sign-in: /signin, /signout (issue 14)
+ROUTES += SMS_ROUTES  # /sms/rapidpro, /sms/twilio, /sms/kannel (issue 19)
 
 # What the public face needs, to run without Streamlit (``serve-public``).
 PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS]
