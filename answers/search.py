@@ -19,7 +19,7 @@ import re
 from sqlalchemy import text
 from sqlmodel import Session
 
-from hub.text import fold
+from hub.text import fold, stem_words
 
 # Objects the migration creates that the models do not describe (FTS tables and their
 # shadow tables, generated columns, indexes and triggers).
@@ -60,13 +60,15 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _match(session: Session, terms: list[str], *, any_word: bool) -> str:
+def _match(session: Session, terms: list[str], *, any_word: bool, stemmed: bool = False) -> str:
     """Whole words, except the last, which may be unfinished ("vacin" finds "vacina"):
-    a prefix on every word costs far more for little gain."""
+    a prefix on every word costs far more for little gain. ``stemmed``: every term is a
+    Portuguese stem and a prefix ("idos" finds "idosas" and "idosos"), stems shorter
+    than three letters whole words."""
     postgres = _is_postgres(session)
     parts = []
     for n, word in enumerate(terms):
-        last = n == len(terms) - 1 and not any_word
+        last = (n == len(terms) - 1 and not any_word) or (stemmed and len(word) >= 3)
         parts.append((f"{word}:*" if last else word) if postgres else f'"{word}"' + "*" * last)
     if postgres:
         return (" | " if any_word else " & ").join(parts)
@@ -83,6 +85,7 @@ def search_ids(
     any_word: bool = False,
     exclude_id: int | None = None,
     order: str = "rank",
+    stemmed: bool = False,
 ) -> list[int]:
     """Ids of rows of ``table`` ("question" or "measure") matching ``query``.
 
@@ -91,9 +94,14 @@ def search_ids(
     """
     assert table in {"question", "measure"}
     terms = words(query) if not any_word else [w for w in words(query) if w not in _COMMON]
+    if stemmed:  # Portuguese as people type it: "idosos" finds "pessoas idosas"
+        terms = list(dict.fromkeys(stem_words(" ".join(terms))))
     if not terms:
         return []
-    params: dict[str, object] = {"q": _match(session, terms, any_word=any_word), "n": limit}
+    params: dict[str, object] = {
+        "q": _match(session, terms, any_word=any_word, stemmed=stemmed),
+        "n": limit,
+    }
     conditions = [where] if where else []
     if exclude_id is not None:
         conditions.append("t.id <> :exclude")

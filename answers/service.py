@@ -173,6 +173,7 @@ def list_public_answers(
             where="t.state = 'published'",
             limit=limit,
             order="t.ask_count DESC, t.id DESC",
+            stemmed=True,
         )
         if not ids:
             return []

@@ -367,3 +367,16 @@ def test_static_export_writes_item_pages_whose_links_resolve(
     assert f'href="initiatives/{live.code}.html"' in index
     odd_pages = [p.name for p in (site / "initiatives").iterdir() if p.name.startswith("OPM")]
     assert len(odd_pages) == 2 and odd.code not in odd_pages[0]
+
+
+def test_the_answers_search_is_portuguese_as_typed_too(
+    engine: Engine, session: Session, staff: Principal
+) -> None:
+    answer(session, staff, "Há apoio para pessoas idosas que vivem sozinhas?")
+    answer(session, staff, "Onde compro máscaras?")
+    for typed in ("idosos", "Idosa", "pessoa idosa", "mascara"):
+        html = page(engine, aq=typed)
+        expected = "Onde compro máscaras?" if typed == "mascara" else "pessoas idosas"
+        assert expected in html, typed
+    html = page(engine, aq="idosos")
+    assert "Onde compro máscaras?" not in html
