@@ -65,6 +65,30 @@ def gettext(message: str) -> str:
 _ = gettext
 
 
+@cache
+def _plurals(language: str) -> dict[str, tuple[str, str]]:
+    """Singular msgid -> (singular, plural) msgstr of the catalog's plural entries."""
+    if language == SOURCE_LANGUAGE or not catalog_path(language).exists():
+        return {}
+    with catalog_path(language).open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {
+        str(message.id[0]): (str(message.string[0]), str(message.string[1]))
+        for message in catalog
+        if isinstance(message.id, tuple)
+        and not message.fuzzy
+        and isinstance(message.string, tuple)
+        and all(message.string[:2])
+    }
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or the plural form for ``n`` in the current language (both languages
+    served use one form for 1 and the other for every other number, 0 included)."""
+    forms = _plurals(get_language()).get(singular, (singular, plural))
+    return forms[0] if n == 1 else forms[1]
+
+
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Mark a string for extraction without translating it yet (module-level labels)."""
     return message
