@@ -97,7 +97,7 @@ def main() -> None:
     built = time.perf_counter()
     i, j = index.candidate_pairs()
     joined = time.perf_counter()
-    probabilities, _levels = index.score_pairs(i, j)
+    probabilities, _levels, _weights = index.score_pairs(i, j)
     flagged = int((probabilities >= 0.5).sum())
     scored = time.perf_counter()
     heap = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else float("nan")

@@ -45,7 +45,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import lru_cache
 from itertools import chain, repeat
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,7 +62,7 @@ from hub.text import fold_ascii
 _WORD = re.compile(r"[a-z0-9]{2,}")
 STEM_LENGTH = 6
 
-STOP_WORDS = frozenset(
+PORTUGUESE_STOP_WORDS = frozenset(
     """
     a ao aos as ate com como da das de dela dele deles do dos e ela elas ele eles em entre
     era essa esse esta este eu foi ha isso isto ja la lhe lhes mais mas me mesmo meu minha
@@ -68,18 +70,69 @@ STOP_WORDS = frozenset(
     quais qual quando que quem se sem ser seu seus sua suas so sobre tambem te tem todo
     todos tu um uma umas uns voce vos sao nao estao sera serao ter foram pode podem cada
     via apos durante ate todo toda pais
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+ENGLISH_STOP_WORDS = frozenset(
+    """
     about after all also an and any are as at be been but by can do during each for from
     has have how in into is it its more no not of on or other our out over per so such than
     that the their them then there these they this those through to under up us was we
     were what when where which while who will with within you your whole country
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
+STOP_WORDS = PORTUGUESE_STOP_WORDS | ENGLISH_STOP_WORDS
+
+
+GENERIC_TITLE_WORDS = frozenset(
+    """
+    programa programas programme programmes program programs projeto projetos project
+    projects iniciativa iniciativas initiative initiatives campanha campanhas campaign
+    campaigns acao accao action servico service restaurant restaurante cafe bar grill
+    inc ltd lda sa unipessoal
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+LEXICON_FILE = Path(__file__).resolve().parents[1] / "data" / "overlaps" / "lexicon.csv"
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Mapping[str, str]:
+    """Folded word -> the concept it names, from the bilingual lexicon in data/overlaps/
+    (English forms, comma, Portuguese forms; ``|`` between forms). Every form of a
+    concept becomes the same stem, so "dados moveis gratuitos" meets "free mobile data"."""
+    concepts: dict[str, str] = {}
+    with LEXICON_FILE.open(encoding="utf-8") as handle:
+        rows = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    for row in rows[1:]:  # the header names the languages
+        english, portuguese = row.split(",")
+        forms = [fold_ascii(f.strip()) for f in (*english.split("|"), *portuguese.split("|"))]
+        concept = "=" + forms[0]
+        for form in forms:
+            concepts.setdefault(form, concept)
+        # Other endings of a form (plural, gender, tense) through its stem, when the stem
+        # is long enough to stand for one word and names no other concept.
+        for form in forms:
+            if len(form) > STEM_LENGTH:
+                concepts.setdefault(form[:STEM_LENGTH] + "*", concept)
+    return concepts
+
+
+def concept_of(word: str, concepts: Mapping[str, str]) -> str | None:
+    """The lexicon concept ``word`` names, by the word or by its stem."""
+    return concepts.get(word) or concepts.get(word[:STEM_LENGTH] + "*")
 
 
 def stems(text: str, ignore: frozenset[str] = STOP_WORDS) -> list[str]:
-    """Folded words without stop words, cut to a short stem (one text; ``StemVocabulary``
-    does the same for a batch of texts at once)."""
-    return [w[:STEM_LENGTH] for w in _WORD.findall(fold_ascii(text)) if w not in ignore]
+    """Folded words without stop words, cut to a short stem or named by their lexicon
+    concept (one text; ``StemVocabulary`` does the same for a batch of texts at once)."""
+    concepts = lexicon()
+    return [
+        concept_of(w, concepts) or w[:STEM_LENGTH]
+        for w in _STEM_WORD.findall(fold_ascii(text))
+        if w not in ignore
+    ]
+
+
+_STEM_WORD = re.compile(r"[a-z0-9]{2,}|[0-9]")  # one-letter words are no words; digits are
 
 
 # A batch of texts is joined around a separator word, folded, every other sign turned into
@@ -97,6 +150,11 @@ _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 TEXT_BATCH = 20_000  # texts per split: bounds the token list's memory
 
 
+def _language(word: str) -> int:
+    """+1 for a Portuguese stop word, -1 for an English one, 0 otherwise (or both)."""
+    return int(word in PORTUGUESE_STOP_WORDS) - int(word in ENGLISH_STOP_WORDS)
+
+
 def _joined(texts: Sequence[str]) -> str:
     joined = f" {_SEPARATOR} ".join(texts)
     if joined.count(_SEPARATOR) != max(len(texts) - 1, 0):  # a text carries one itself
@@ -104,12 +162,21 @@ def _joined(texts: Sequence[str]) -> str:
     return joined
 
 
+class _Analysis(NamedTuple):
+    counts: sp.csr_matrix  # stem counts, one row per text
+    language: np.ndarray  # Portuguese minus English stop words, per text
+    hashes: np.ndarray  # of each text's word sequence (boilerplate); 0: no word
+    identifier_rows: np.ndarray  # the text of each identifier found
+    identifiers: list[str]  # "L" + a long number, "S" + a short one, "D" + a domain
+
+
 class StemVocabulary:
     """Words to stem ids, shared by titles and descriptions (each distinct word is folded
     and stemmed once, and both fields have one stem id space).
 
     Place names are left to the "where" comparison: counted again as words, two
-    different efforts in the same town would look alike twice over. Stems get ids while
+    different efforts in the same town would look alike twice over. A word of the
+    bilingual lexicon becomes its concept's stem in either language. Stems get ids while
     the index is fitted; after ``freeze`` an unseen stem is ignored, as a fitted
     vectorizer ignores words outside its vocabulary. New words are kept when records
     are added (``grow``) and get temporary ids in a query, so the table does not grow
@@ -118,9 +185,13 @@ class StemVocabulary:
     def __init__(self, place_names: Iterable[str] = ()) -> None:
         words = {w for name in place_names for w in _WORD.findall(fold_ascii(name))}
         self.ignore = STOP_WORDS | words
+        self.concepts = lexicon()
         self.stems: dict[str, int] = {}
         self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD}
         self.stem_of = np.array([_IGNORED], dtype=np.int64)  # word id -> stem id
+        self.generic_of = np.zeros(1, dtype=bool)  # word id -> a generic title word
+        self.number_of = np.zeros(1, dtype=bool)  # word id -> all digits
+        self.language_of = np.zeros(1, dtype=np.int8)  # +1 Portuguese, -1 English stop word
         self.frozen = False
 
     def __len__(self) -> int:
@@ -130,22 +201,23 @@ class StemVocabulary:
         self.frozen = True
 
     def _stem_id(self, word: str) -> int:
-        if len(word) < 2 or word in self.ignore:
+        if word in self.ignore or (len(word) < 2 and not word.isdigit()):
             return _IGNORED
-        stem = word[:STEM_LENGTH]
+        stem = concept_of(word, self.concepts) or word[:STEM_LENGTH]
         if self.frozen:
             return self.stems.get(stem, _IGNORED)
         return self.stems.setdefault(stem, len(self.stems))
 
-    def _word_ids(self, tokens: list[str], grow: bool) -> tuple[np.ndarray, np.ndarray]:
-        """The word id of each token, and the stem id of every word id. One dictionary
-        lookup per token; only the tokens not found go through Python again."""
+    def _word_ids(self, tokens: list[str], grow: bool) -> tuple[np.ndarray, ...]:
+        """The word id of each token, and the stem id, generic flag and number flag of
+        every word id. One dictionary lookup per token; only the tokens not found go
+        through Python again."""
         ids = np.fromiter(
             map(self.words.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
         )
         missing = np.flatnonzero(ids < 0)
         if len(missing) == 0:
-            return ids, self.stem_of
+            return ids, self.stem_of, self.generic_of, self.number_of, self.language_of
         unknown = [tokens[n] for n in missing.tolist()]
         new = sorted(set(unknown))  # sorted: reproducible ids
         first = len(self.words)
@@ -153,28 +225,52 @@ class StemVocabulary:
         new_stems = np.fromiter(map(self._stem_id, new), dtype=np.int64, count=len(new))
         ids[missing] = np.fromiter(map(new_ids.__getitem__, unknown), np.int64, len(unknown))
         stem_of = np.concatenate([self.stem_of, new_stems])
+        generic_of = np.concatenate(
+            [self.generic_of, np.fromiter((w in GENERIC_TITLE_WORDS for w in new), bool, len(new))]
+        )
+        number_of = np.concatenate(
+            [self.number_of, np.fromiter(map(str.isdigit, new), bool, len(new))]
+        )
+        language_of = np.concatenate([self.language_of, np.fromiter(map(_language, new), np.int8)])
         if grow:
             self.words.update(new_ids)
-            self.stem_of = stem_of
-        return ids, stem_of
+            self.stem_of, self.generic_of, self.number_of = stem_of, generic_of, number_of
+            self.language_of = language_of
+        return ids, stem_of, generic_of, number_of, language_of
 
-    def analyse(
-        self, texts: Sequence[str], *, grow: bool = True
-    ) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Stem counts (one row per text, one column per stem id), and a hash of each
-        text's word sequence (0: no word)."""
+    def analyse(self, texts: Sequence[str], *, grow: bool = True, title: bool = False) -> _Analysis:
+        """Stem counts (one row per text, one column per stem id), a hash of each text's
+        word sequence (0: no word) and the identifiers in each text. ``title``: generic
+        words ("programme", "restaurant") are left out."""
         blocks: list[sp.csr_matrix] = []
         hashes = np.zeros(len(texts), dtype=np.int64)
+        identifier_rows: list[np.ndarray] = []
+        identifiers: list[str] = []
+        language = np.zeros(len(texts), dtype=np.int64)
         for start in range(0, len(texts), TEXT_BATCH):
             batch = texts[start : start + TEXT_BATCH]
-            tokens = fold_ascii(_joined(batch)).translate(_SPACE_OUT).split()
-            ids, stem_of = self._word_ids(tokens, grow)
+            joined = fold_ascii(_joined(batch))
+            tokens = joined.translate(_SPACE_OUT).split()
+            ids, stem_of, generic_of, number_of, language_of = self._word_ids(tokens, grow)
             separator = ids == _SEPARATOR_WORD
-            text = np.cumsum(separator)[~separator]  # the text each word belongs to
+            text_of_token = np.cumsum(separator)
+            text = text_of_token[~separator]  # the text each word belongs to
             words = ids[~separator]
             hashes[start : start + len(batch)] = _sequence_hashes(words, text, len(batch))
+            language[start : start + len(batch)] = np.bincount(
+                text, weights=language_of[words], minlength=len(batch)
+            )
+            rows, found = _numbers(tokens, np.flatnonzero(number_of[ids]), text_of_token)
+            identifier_rows.append(rows + start)
+            identifiers.extend(found)
+            if "@" in joined or "www" in joined or "http" in joined:
+                rows, found = _domains(joined)
+                identifier_rows.append(rows + start)
+                identifiers.extend(found)
             stem = stem_of[words]
             kept = stem >= 0
+            if title:
+                kept &= ~generic_of[words]
             # Counted batch by batch: a million descriptions' (text, stem) pairs would take
             # more memory than their counts. The stems seen so far give the width.
             width = max(len(self.stems), int(stem.max(initial=-1)) + 1, 1)
@@ -182,11 +278,139 @@ class StemVocabulary:
             blocks.append(_csr(counts, text[kept], stem[kept], (len(batch), width)))
         width = max(len(self.stems), *(b.shape[1] for b in blocks), 1)
         matrices = [_widen(b, width) for b in blocks]
+        rows = np.concatenate(identifier_rows) if identifier_rows else np.zeros(0, np.int64)
         if not matrices:
-            return sp.csr_matrix((0, width), dtype=np.float32), hashes
-        if len(matrices) == 1:
-            return matrices[0], hashes
-        return sp.vstack(matrices, format="csr", dtype=np.float32), hashes
+            matrix = sp.csr_matrix((0, width), dtype=np.float32)
+        elif len(matrices) == 1:
+            matrix = matrices[0]
+        else:
+            matrix = sp.vstack(matrices, format="csr", dtype=np.float32)
+        return _Analysis(matrix, language, hashes, rows, identifiers)
+
+
+class GramVocabulary:
+    """Character trigrams of each word, padded with a space on each side (scikit-learn's
+    ``char_wb``), for short texts: "deli" and "delicatessen" share " de", "del" and
+    "eli", where their stems share nothing. Each distinct word is cut once; after
+    ``freeze`` an unseen trigram is ignored."""
+
+    def __init__(self) -> None:
+        self.grams: dict[str, int] = {}
+        self.of_word: dict[str, list[int]] = {}
+        self.frozen = False
+
+    def __len__(self) -> int:
+        return len(self.grams)
+
+    def freeze(self) -> None:
+        self.frozen = True
+
+    def _of(self, word: str, grow: bool) -> list[int]:
+        padded = f" {word} "
+        grams = [padded[k : k + 3] for k in range(len(padded) - 2)]
+        if self.frozen:
+            ids = [self.grams[g] for g in grams if g in self.grams]
+        else:
+            ids = [self.grams.setdefault(g, len(self.grams)) for g in grams]
+        if grow:
+            self.of_word[word] = ids
+        return ids
+
+    def counts(self, texts: Sequence[str], *, grow: bool) -> sp.csr_matrix:
+        rows: list[int] = []
+        columns: list[int] = []
+        for n, text in enumerate(texts):
+            for word in fold_ascii(text).translate(_SPACE_OUT).split():
+                ids = self.of_word.get(word)
+                if ids is None:
+                    ids = self._of(word, grow)
+                columns.extend(ids)
+                rows.extend(repeat(n, len(ids)))
+        shape = (len(texts), max(len(self.grams), 1))
+        data = np.ones(len(rows), dtype=np.float32)
+        return _csr(data, np.asarray(rows, dtype=np.int64), np.asarray(columns, np.int64), shape)
+
+
+def _spread(indptr: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """The indptr of a ``count``-row matrix whose row rows[n] is row n of ``indptr``'s
+    matrix and whose other rows are empty."""
+    lengths = np.zeros(count, dtype=np.int64)
+    lengths[rows] = np.diff(indptr)
+    out = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+# --- identifiers ----------------------------------------------------------------------------
+# Phone numbers, NIF/NIPC, dates of birth, street numbers, postcodes and web or e-mail
+# domains are compared as identifiers, not as words: "415/296-7465", "415-296-7465" and
+# "(415) 296 7465" are one number. A run of number tokens is one number when every token
+# after the first has 2-4 digits and there are 7+ digits in all; numbers of 6+ digits
+# are "long" (rare, strong evidence; more than 9 digits: the last 9, so a country prefix
+# does not matter); shorter ones "short" (a street number, a postcode). Only the tokens
+# that are numbers pass through Python.
+
+LONG_DIGITS = 6
+_DOMAIN = re.compile(r"(?:@|https?://|\bwww\.|\b)((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+_WEB_HINT = re.compile(r"@|https?://|www\.")
+
+
+@lru_cache(maxsize=65_536)
+def _number(digits: str) -> str:
+    if len(digits) >= LONG_DIGITS:
+        return "L" + digits[-9:]
+    return "S" + (digits.lstrip("0") or "0")
+
+
+def _numbers(
+    tokens: list[str], positions: np.ndarray, text_of_token: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """(text, identifier) for the number tokens at ``positions`` (sorted)."""
+    if len(positions) == 0:
+        return np.zeros(0, dtype=np.int64), []
+    # Most numbers stand alone: those go through one cached call each; only runs of
+    # number tokens ("415 296 7465") through the loop below.
+    starts = np.ones(len(positions), dtype=bool)
+    starts[1:] = np.diff(positions) != 1
+    run_of = np.cumsum(starts) - 1
+    alone = np.bincount(run_of)[run_of] == 1
+    single = positions[alone]
+    rows_alone = text_of_token[single]
+    found_alone = list(map(_number, map(tokens.__getitem__, single.tolist())))
+    positions = positions[~alone]
+    rows: list[int] = rows_alone.tolist()
+    found: list[str] = found_alone
+    listed = positions.tolist()
+    text = (text_of_token[positions]).tolist()
+    n = 0
+    while n < len(listed):
+        run_end = n + 1
+        while run_end < len(listed) and listed[run_end] == listed[run_end - 1] + 1:
+            run_end += 1
+        run = [tokens[p] for p in listed[n:run_end]]
+        if len(run) > 1 and all(2 <= len(t) <= 4 for t in run[1:]) and sum(map(len, run)) >= 7:
+            rows.append(text[n])
+            found.append(_number("".join(run)))
+        else:
+            rows.extend(text[n:run_end])
+            found.extend(map(_number, run))
+        n = run_end
+    return np.asarray(rows, dtype=np.int64), found
+
+
+def _domains(joined: str) -> tuple[np.ndarray, list[str]]:
+    """(text, "D" + domain) for web addresses and e-mail domains in a folded batch."""
+    rows: list[int] = []
+    found: list[str] = []
+    for number, text in enumerate(joined.split(_SEPARATOR)):
+        if not _WEB_HINT.search(text):
+            continue
+        for match in _DOMAIN.finditer(text):
+            host = match.group(1).removeprefix("www.")
+            if match.group(0)[:1] in {"@", "h", "w"} or host.count(".") >= 1:
+                rows.append(number)
+                found.append("D" + host)
+    return np.asarray(rows, dtype=np.int64), found
 
 
 def _sequence_hashes(words: np.ndarray, text: np.ndarray, count: int) -> np.ndarray:
@@ -260,33 +484,91 @@ class OverlapRecord:
 
 # --- comparison levels and weights ------------------------------------------------------
 
-# Fellegi-Sunter weights: log2(m/u) per comparison level, m = P(level | same effort),
-# u = P(level | different efforts among the candidates). Estimated by
+# Fellegi-Sunter form: the score is a prior plus one weight (log2 odds) per field, mapped
+# to 0..1. A field unknown on either side (no areas, no dates, no description) adds 0:
+# missing is not disagreement, so the threshold means the same whatever fields a pair
+# has. Similarities contribute continuously: a curve through the weights at KNOTS,
+# interpolated. Short records (both SHORT_TEXT characters or fewer) are compared on
+# character trigrams of their whole text ("text") instead of words (title and
+# description). Identifiers shared are strong evidence; their weight depends on how rare
+# the value is (IDENTIFIERS). Curves, levels and prior are fitted jointly by
 # benchmarks/overlap_quality.py --fit on the training half of the labelled benchmark
-# (Laplace-smoothed) and rounded; the held-out half gives the printed figures.
-FIELDS = ("title", "description", "category", "where", "when", "for_whom", "by_whom")
+# (full records, records with the other fields blanked, short versions); the held-out
+# half and the outside sets give the printed figures.
+FIELDS = (
+    "title",
+    "description",
+    "text",
+    "identifiers",
+    "category",
+    "where",
+    "when",
+    "for_whom",
+    "by_whom",
+)
+# Each curve, the field and level it weighs: a description compared across languages
+# (one Portuguese, one English, told by their stop words) has its own curve, since
+# through the lexicon the same effort shares fewer words than in one language.
+CURVE_OF = {
+    "title": ("title", 0),
+    "description": ("description", 0),
+    "description_across": ("description", 4),
+    "text": ("text", 0),
+}
+CONTINUOUS = tuple(CURVE_OF)
 LEVELS: dict[str, tuple[str, ...]] = {
-    "title": ("high", "good", "some", "low", "missing"),
-    "description": ("high", "good", "some", "low", "missing", "boilerplate"),
+    "title": ("compared", "missing", "short"),
+    "description": ("compared", "missing", "boilerplate", "short", "across"),
+    "text": ("compared", "long"),
+    "identifiers": ("shared", "conflict", "unknown"),
     "category": ("same", "different", "missing"),
     "where": ("same", "contains", "municipalities", "district", "none", "unknown"),
     "when": ("most", "some", "none", "unknown"),
     "for_whom": ("same", "some", "none", "unknown"),
     "by_whom": ("same", "different", "unknown"),
 }
-TITLE_CUTS = (0.75, 0.5, 0.25)
-DESCRIPTION_CUTS = (0.6, 0.45, 0.3)
-WEIGHTS: dict[str, tuple[float, ...]] = {
-    "title": (0.5, 0.0, -1.0, -1.0, 0.0),
-    "description": (2.0, 1.0, 0.0, -4.0, 0.0, 0.0),
-    "category": (-0.5, -1.0, 0.0),
-    "where": (2.0, 1.0, 2.5, 0.0, -6.5, 0.0),
-    "when": (4.0, 1.5, -7.0, 0.0),
-    "for_whom": (0.5, 0.0, -2.0, 0.0),
-    "by_whom": (-1.5, 0.0, 0.0),
+KNOTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+CURVES: dict[str, tuple[float, ...]] = {
+    "title": (-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -0.75, -0.25, -0.25, 0.0, 0.25),
+    "description": (-1.0, -1.0, 0.5, 2.25, 4.5, 5.75, 6.25, 6.75, 7.25, 8.25, 8.75),
+    "description_across": (0.0, 0.75, 2.25, 4.0, 5.0, 5.5, 5.5, 5.5, 5.5, 5.5, 5.5),
+    "text": (1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 6.25, 7.75, 9.0, 10.0, 11.5),
 }
-PRIOR = -2.5
+WEIGHTS: dict[str, tuple[float, ...]] = {
+    "category": (-0.75, -2.25, 0.0),
+    "where": (2.0, 0.25, 3.25, 0.0, -8.75, 0.0),
+    "when": (3.5, 3.25, -9.75, 0.0),
+    "for_whom": (0.25, 0.0, -3.5, 0.0),
+    "by_whom": (-3.0, -0.25, 0.0),
+}
+PRIOR = -5.75
+
+
+@dataclass(frozen=True)
+class IdentifierWeights:
+    """Fellegi-Sunter weights of identifiers. A value held by a share f of the records
+    agrees by chance with probability about f, so sharing it is worth log2(m / f) with
+    m, the chance that a true pair keeps it, taken as 1/8: log2(1 / f) - 3, from 0 up to
+    a cap per kind (a postcode or street number is never as telling as a phone number).
+    Both sides carrying identifiers of a kind and sharing none (a changed number, a
+    typo) is the conflict weight."""
+
+    long_cap: float = 8.0
+    short_cap: float = 3.0
+    domain_cap: float = 5.0
+    long_conflict: float = -2.0
+    short_conflict: float = 0.0
+    domain_conflict: float = -1.0
+    m_bits: float = 3.0
+
+
+IDENTIFIERS = IdentifierWeights()
 BOILERPLATE_MIN = 4  # the same description on this many records carries no evidence
+
+
+def curve(name: str, similarity: np.ndarray) -> np.ndarray:
+    """The weight of a similarity on ``name``'s curve (interpolated between knots)."""
+    return np.interp(similarity, KNOTS, CURVES[name]).astype(np.float64)
 
 
 def probability(total: np.ndarray) -> np.ndarray:
@@ -606,17 +888,40 @@ class _Features:
     description_hash: np.ndarray  # of the word sequence (boilerplate); 0: no word
     title_empty: np.ndarray
     description_empty: np.ndarray
+    characters: sp.csr_matrix  # char trigram TF-IDF of title + description; short only
+    short: np.ndarray  # a short record (SHORT_TEXT characters or fewer, some text)
+    language: np.ndarray  # +1 Portuguese, -1 English, 0 not known (from stop words)
+    long_numbers: sp.csr_matrix  # identifiers, one column each (binary)
+    short_numbers: sp.csr_matrix
+    domains: sp.csr_matrix
 
 
 _FEATURE_NAMES = tuple(f.name for f in fields(_Features))
 
 
 class _Texts(NamedTuple):
-    """The text features of a batch of records."""
+    """The text features of a batch of records (counts, or TF-IDF once weighted)."""
 
-    title: sp.csr_matrix  # TF-IDF rows
+    title: sp.csr_matrix
     description: sp.csr_matrix
     description_hash: np.ndarray  # of the word sequence, for boilerplate; 0: no word
+    characters: sp.csr_matrix  # char trigrams of short records (other rows empty)
+    short: np.ndarray
+    language: np.ndarray  # +1 Portuguese, -1 English, 0 not known
+    identifier_rows: np.ndarray
+    identifiers: list[str]
+
+
+def _title_text(title: str) -> str:
+    """A title without its parenthesised qualifiers ("Free wi-fi (Lisbon)"): they are
+    places or asides, and cost the words that name the effort their weight."""
+    if "(" not in title and "[" not in title:
+        return title
+    return _QUALIFIER.sub(" ", title).strip() or title
+
+
+_QUALIFIER = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
+SHORT_TEXT = 160  # characters of title + description up to which a record is "short"
 
 
 JOIN_ROWS = 100_000  # rows per top-k call: bounds the memory of one result block
@@ -645,6 +950,8 @@ class OverlapIndex:
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     position: dict[str, int] = field(default_factory=dict)
     _words: StemVocabulary = field(default_factory=StemVocabulary)
+    _grams: GramVocabulary = field(default_factory=lambda: GramVocabulary())
+    _char_idf: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.float32))
     _title_idf: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.float32))
     _description_idf: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.float32))
     _areas: AreaCodes | None = None
@@ -657,6 +964,8 @@ class OverlapIndex:
     _description_counts: Counter[int] = field(default_factory=Counter)
     _last_draft: tuple[int, OverlapRecord, _Features] | None = None
     keep_fingerprints: bool = False  # the registry keeps them, for staff decisions
+    _identifier_weights: dict[str, np.ndarray] | None = None
+    _identifier_records: int = -1
     generation: int = 0
 
     # -- building --------------------------------------------------------------------
@@ -674,18 +983,68 @@ class OverlapIndex:
         index._fit(records)
         return index
 
+    def _analyse(self, records: Sequence[OverlapRecord], *, grow: bool) -> _Texts:
+        """Counts of the records' stems and (short records) character trigrams, and the
+        identifiers in their titles and descriptions."""
+        titles = [_title_text(r.title) for r in records]
+        descriptions = [r.description for r in records]
+        title = self._words.analyse(titles, grow=grow, title=True)
+        description = self._words.analyse(descriptions, grow=grow)
+        lengths = np.fromiter(
+            (len(a) + len(b) for a, b in zip(titles, descriptions, strict=True)),
+            dtype=np.int64,
+            count=len(records),
+        )
+        short = (lengths <= SHORT_TEXT) & (lengths > 0)
+        rows = np.flatnonzero(short)
+        characters = self._grams.counts(
+            [f"{titles[n]} {descriptions[n]}" for n in rows.tolist()], grow=grow
+        )
+        characters = sp.csr_matrix(
+            (characters.data, characters.indices, _spread(characters.indptr, rows, len(records))),
+            shape=(len(records), characters.shape[1]),
+        )
+        return _Texts(
+            title.counts,
+            description.counts,
+            description.hashes,
+            characters,
+            short,
+            np.sign(title.language + description.language).astype(np.int8),
+            np.concatenate([title.identifier_rows, description.identifier_rows]),
+            [*title.identifiers, *description.identifiers],
+        )
+
+    def _weighted(self, texts: _Texts) -> _Texts:
+        return texts._replace(
+            title=tfidf(texts.title, self._title_idf),
+            description=tfidf(texts.description, self._description_idf),
+            characters=tfidf(_widen(texts.characters, len(self._char_idf)), self._char_idf),
+        )
+
     def _fit(self, records: Sequence[OverlapRecord]) -> None:
         # Titles and descriptions share one word table (each word folded and stemmed
         # once) and one stem id space; each field has its own IDF.
         self._words = StemVocabulary(self.tree.names.values())
-        title, _hashes = self._words.analyse([r.title for r in records])
-        description, description_hash = self._words.analyse([r.description for r in records])
+        self._grams = GramVocabulary()
+        counts = self._analyse(records, grow=True)
         self._words.freeze()
+        self._grams.freeze()
         width = max(len(self._words), 1)
-        title, description = _widen(title, width), _widen(description, width)
+        title, description = _widen(counts.title, width), _widen(counts.description, width)
+        characters = _widen(counts.characters, max(len(self._grams), 1))
         self._title_idf, self._description_idf = idf(title), idf(description)
+        self._char_idf = idf(characters[np.flatnonzero(counts.short)])
         self._areas = AreaCodes(self.tree)
-        self._codes = {"category": {}, "organisation": {}, "group": {}, "area_set": {}}
+        self._codes = {
+            "category": {},
+            "organisation": {},
+            "group": {},
+            "area_set": {},
+            "identifier_L": {},
+            "identifier_S": {},
+            "identifier_D": {},
+        }
         self._key_columns = {}
         self.keys, self.states, self.fingerprints = [], [], []
         self.position = {}
@@ -697,12 +1056,13 @@ class OverlapIndex:
         # Keys are counted once the rows exist (_freeze_candidates).
         cap = self._key_cap(len(records))
         self._dropped_keys = np.concatenate(
-            [np.bincount(m.indices, minlength=width) > cap for m in (title, description)]
+            [
+                np.bincount(m.indices, minlength=m.shape[1]) > cap
+                for m in (title, description, characters)
+            ]
         )
-        texts = _Texts(
-            tfidf(title, self._title_idf),
-            tfidf(description, self._description_idf),
-            description_hash,
+        texts = self._weighted(
+            counts._replace(title=title, description=description, characters=characters)
         )
         self._append(records, texts)
         self._freeze_candidates()
@@ -753,16 +1113,20 @@ class OverlapIndex:
         assert self._areas is not None
         n = len(records)
         if texts is None:
-            title, _hashes = self._words.analyse([r.title for r in records], grow=grow)
-            description, description_hash = self._words.analyse(
-                [r.description for r in records], grow=grow
+            texts = self._weighted(self._analyse(records, grow=grow))
+        title, description, characters = texts.title, texts.description, texts.characters
+        identifiers: dict[str, tuple[list[int], list[str]]] = {kind: ([], []) for kind in "LSD"}
+        for row, identifier in zip(texts.identifier_rows.tolist(), texts.identifiers, strict=True):
+            identifiers[identifier[0]][0].append(row)
+            identifiers[identifier[0]][1].append(identifier)
+        identifier_matrices = []
+        for kind in "LSD":
+            rows, values = identifiers[kind]
+            columns = _codes(self._codes["identifier_" + kind], values, grow=grow)
+            width = max(len(self._codes["identifier_" + kind]), int(columns.max(initial=-1)) + 1)
+            identifier_matrices.append(
+                _binary_rows(np.asarray(rows, dtype=np.int64), columns, (n, max(width, 1)))
             )
-            texts = _Texts(
-                tfidf(title, self._title_idf),
-                tfidf(description, self._description_idf),
-                description_hash,
-            )
-        title, description = texts.title, texts.description
 
         areas = self._areas
         area_sets = [r.areas for r in records]
@@ -808,15 +1172,20 @@ class OverlapIndex:
         key_width = max(len(self._key_columns), int(key_columns.max(initial=-1)) + 1, 1)
         keys = normalize(_binary_rows(key_rows, key_columns, (n, key_width)), copy=False)
 
-        # Candidate row: title | 0.8 x description | 0.8 x keys, without the stems and
-        # keys held by too many records, L2-normalised. The stems dropped at the fit go
-        # before the rows are stacked: at a million records they are most of the text.
+        # Candidate row: title | 0.8 x description | 0.8 x character trigrams (short
+        # records) | 0.8 x keys, without the stems, trigrams and keys held by too many
+        # records, L2-normalised. The stems dropped at the fit go before the rows are
+        # stacked: at a million records they are most of the text. The trigrams find
+        # pairs of short records whose words differ (a typo, "deli" and "delicatessen").
         stems = title.shape[1]
-        title_part, description_part = title, description
+        title_part, description_part, character_part = title, description, characters
         if self._dropped_keys is not None:
             title_part = _drop_columns(title, self._dropped_keys)
             description_part = _drop_columns(description, self._dropped_keys, stems)
-        candidate = sp.hstack([title_part, description_part, keys], format="csr", dtype=np.float32)
+            character_part = _drop_columns(characters, self._dropped_keys, 2 * stems)
+        candidate = sp.hstack(
+            [title_part, description_part, character_part, keys], format="csr", dtype=np.float32
+        )
         candidate.data[candidate.indices >= stems] *= 0.8
         candidate = self._prune(candidate)
         return _Features(
@@ -837,6 +1206,12 @@ class OverlapIndex:
             description_hash=texts.description_hash,
             title_empty=np.diff(title.indptr) == 0,
             description_empty=np.diff(description.indptr) == 0,
+            characters=characters,
+            short=texts.short & (np.diff(characters.indptr) > 0),
+            language=texts.language,
+            long_numbers=identifier_matrices[0],
+            short_numbers=identifier_matrices[1],
+            domains=identifier_matrices[2],
         )
 
     def _draft_features(self, record: OverlapRecord) -> _Features:
@@ -1005,17 +1380,21 @@ class OverlapIndex:
 
     # -- scoring ------------------------------------------------------------------------
 
-    def score_pairs(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and comparison levels (pairs x fields) for position pairs,
+    def score_pairs(
+        self, i: np.ndarray, j: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Probabilities, comparison levels and weights (pairs x fields) for position pairs,
         SCORE_PAIRS at a time so the temporaries stay small at a million records."""
-        features, counts = self._features, self._description_counts
+        features = self._features
         assert features is not None
+        context = self._context(self._description_counts)
         probabilities = np.zeros(len(i))
         levels = np.zeros((len(i), len(FIELDS)), dtype=np.int8)
+        weights = np.zeros((len(i), len(FIELDS)), dtype=np.float32)
 
         def score(part: slice) -> None:
-            probabilities[part], levels[part] = score_arrays(
-                features, features, counts, i[part], j[part]
+            probabilities[part], levels[part], weights[part] = score_arrays(
+                features, features, context, i[part], j[part]
             )
 
         parts = [slice(start, start + SCORE_PAIRS) for start in range(0, len(i), SCORE_PAIRS)]
@@ -1024,7 +1403,31 @@ class OverlapIndex:
         else:  # numpy and scipy's sparse kernels let go of the GIL: both cores work
             with ThreadPoolExecutor(SCORE_THREADS) as pool:
                 list(pool.map(score, parts))
-        return probabilities, levels
+        return probabilities, levels, weights
+
+    def similarities(self, i: np.ndarray, j: np.ndarray) -> dict[str, np.ndarray]:
+        """The raw similarities the continuous weights are read from (for fitting them):
+        title and description TF-IDF cosines, and the character cosine of short pairs."""
+        f = self._features
+        assert f is not None
+        short = f.short[i] & f.short[j]
+        text = np.zeros(len(i), dtype=np.float32)
+        at = np.flatnonzero(short)
+        text[at] = row_dots(f.characters, f.characters, i[at], j[at])
+        return {
+            "title": row_dots(f.title, f.title, i, j),
+            "description": row_dots(f.description, f.description, i, j),
+            "text": text,
+        }
+
+    def _context(self, counts: Mapping[int, int]) -> _Context:
+        """What scoring needs besides two rows of features: how many records carry each
+        description, and the weight of each identifier (from how many carry it)."""
+        weights = self._identifier_weights
+        if weights is None or self._identifier_records != len(self.keys):
+            weights = self._identifier_weights = _identifier_weights(self._features, len(self))
+            self._identifier_records = len(self.keys)
+        return _Context(counts, weights)
 
     def score_against(self, record: OverlapRecord, positions: Sequence[int]) -> list[PairScore]:
         """Score ``record`` (not necessarily in the index) against indexed positions."""
@@ -1039,20 +1442,21 @@ class OverlapIndex:
             )
         n = len(positions)
         i, j = np.zeros(n, dtype=np.int64), np.asarray(positions, dtype=np.int64)
-        probabilities, levels = score_arrays(one, self._features, counts, i, j)
+        context = self._context(counts)
+        probabilities, levels, weights = score_arrays(one, self._features, context, i, j)
         details = _details(one, self._features, i, j)
         return [
             PairScore(
                 key_a=record.key,
                 key_b=self.keys[positions[m]],
                 score=float(probabilities[m]),
-                parts=explain(levels[m], details[m]),
+                parts=explain(levels[m], weights[m], details[m]),
             )
             for m in range(n)
         ]
 
     def pair_scores(self, i: np.ndarray, j: np.ndarray, threshold: float) -> list[PairScore]:
-        probabilities, levels = self.score_pairs(i, j)
+        probabilities, levels, weights = self.score_pairs(i, j)
         keep = np.flatnonzero(probabilities >= threshold)
         keep = keep[np.argsort(-probabilities[keep], kind="stable")]
         features = self._features
@@ -1063,7 +1467,7 @@ class OverlapIndex:
                 key_a=self.keys[int(i[m])],
                 key_b=self.keys[int(j[m])],
                 score=float(probabilities[m]),
-                parts=explain(levels[m], details[n]),
+                parts=explain(levels[m], weights[m], details[n]),
             )
             for n, m in enumerate(keep)
         ]
@@ -1079,48 +1483,126 @@ def _merge(old: Any, new: Any) -> Any:
     return np.concatenate([old, new])
 
 
-def _level(values: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
-    levels = np.full(len(values), len(cuts), dtype=np.int8)
-    for n, cut in reversed(list(enumerate(cuts))):
-        levels[values >= cut] = n
-    return levels
+class _Context(NamedTuple):
+    description_counts: Mapping[int, int]
+    identifier_weights: Mapping[str, np.ndarray]  # per kind, the weight of each column
+
+
+_IDENTIFIER_KINDS = (
+    ("long_numbers", "long_cap", "long_conflict"),
+    ("short_numbers", "short_cap", "short_conflict"),
+    ("domains", "domain_cap", "domain_conflict"),
+)
+
+
+def _identifier_weights(features: _Features | None, records: int) -> dict[str, np.ndarray]:
+    """log2(1 / share of records holding it) - m_bits per identifier column, 0..cap."""
+    out: dict[str, np.ndarray] = {}
+    for name, cap, _conflict in _IDENTIFIER_KINDS:
+        if features is None:
+            out[name] = np.zeros(0, dtype=np.float64)
+            continue
+        matrix: sp.csr_matrix = getattr(features, name)
+        held = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
+        share = np.maximum(held, 1.0) / max(records, 1)
+        out[name] = np.clip(-np.log2(share) - IDENTIFIERS.m_bits, 0.0, getattr(IDENTIFIERS, cap))
+    return out
+
+
+def _identifier_evidence(
+    f: _Features, g: _Features, weights: Mapping[str, np.ndarray], i: np.ndarray, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weight and level (shared / conflict / unknown) of the identifiers of pairs."""
+    total = np.zeros(len(i))
+    shared_any = np.zeros(len(i), dtype=bool)
+    conflict_any = np.zeros(len(i), dtype=bool)
+    for name, cap, conflict in _IDENTIFIER_KINDS:
+        a: sp.csr_matrix = getattr(f, name)
+        b: sp.csr_matrix = getattr(g, name)
+        if a.nnz == 0 or b.nnz == 0:
+            continue
+        column_weights = weights[name]
+        width = max(a.shape[1], b.shape[1])
+        if len(column_weights) < width:  # a value new since the weights: as rare as can be
+            extra = np.full(width - len(column_weights), getattr(IDENTIFIERS, cap))
+            column_weights = np.concatenate([column_weights, extra])
+        both = np.flatnonzero((_row_lengths(a, i) > 0) & (_row_lengths(b, j) > 0))
+        if len(both) == 0:
+            continue
+        # The weights are >= 0 and the conflict needs a count: a column weighing 0 (a
+        # value on most records) is still a value in common, so count with weight + tiny.
+        shared = row_dots(a, b, i[both], j[both], column_weights=column_weights + 1e-3)
+        count = shared > 0
+        total[both] += np.where(count, shared, getattr(IDENTIFIERS, conflict))
+        shared_any[both] |= count
+        conflict_any[both] |= ~count
+    level = np.where(shared_any, 0, np.where(conflict_any, 1, 2)).astype(np.int8)
+    return total, level
 
 
 def score_arrays(
     f: _Features,
     g: _Features,
-    description_counts: Mapping[int, int],
+    context: _Context,
     i: np.ndarray,
     j: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Comparison levels per field for pairs (row i[n] of ``f``, row j[n] of ``g``), and
-    the match probability. ``f`` and ``g`` are the index's features, or a draft's and
-    the index's (no need to stack them)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Comparison levels and weights per field for pairs (row i[n] of ``f``, row j[n] of
+    ``g``), and the match probability. ``f`` and ``g`` are the index's features, or a
+    draft's and the index's (no need to stack them). A field unknown on either side
+    weighs 0."""
     n = len(i)
     levels = np.zeros((n, len(FIELDS)), dtype=np.int8)
+    weights = np.zeros((n, len(FIELDS)), dtype=np.float32)
     if n == 0:
-        return np.zeros(0), levels
-    title = row_dots(f.title, g.title, i, j)
-    level = _level(title, TITLE_CUTS)
-    level[f.title_empty[i] | g.title_empty[j]] = 4
-    levels[:, 0] = level
-
-    description = row_dots(f.description, g.description, i, j)
-    level = _level(description, DESCRIPTION_CUTS)
-    level[f.description_empty[i] | g.description_empty[j]] = 4
+        return np.zeros(0), levels, weights
     hi, hj = f.description_hash[i], g.description_hash[j]
     same = np.flatnonzero((hi == hj) & (hi != 0))
+    boilerplate = np.zeros(n, dtype=bool)
     if len(same):
         # The same text on BOILERPLATE_MIN+ records: look each distinct text up once.
         digests = _sorted_unique(hi[same])
-        common = np.array([description_counts.get(d, 0) >= BOILERPLATE_MIN for d in digests])
-        level[same[common[np.searchsorted(digests, hi[same])]]] = 5
-    levels[:, 1] = level
+        counts = context.description_counts
+        common = np.array([counts.get(d, 0) >= BOILERPLATE_MIN for d in digests])
+        boilerplate[same[common[np.searchsorted(digests, hi[same])]]] = True
+    # Short pairs are compared letter by letter on all their text, unless that text is
+    # mostly a standard description: then on the words of the titles.
+    short = f.short[i] & g.short[j] & ~boilerplate
+    column = FIELDS.index
+
+    title = row_dots(f.title, g.title, i, j)
+    missing = f.title_empty[i] | g.title_empty[j]
+    levels[:, column("title")] = np.where(short, 2, np.where(missing, 1, 0))
+    weights[:, column("title")] = np.where(short | missing, 0.0, curve("title", title))
+
+    description = row_dots(f.description, g.description, i, j)
+    level = np.where(f.description_empty[i] | g.description_empty[j], 1, 0).astype(np.int8)
+    level[boilerplate] = 2
+    level[(level == 0) & (f.language[i] * g.language[j] < 0)] = 4
+    level[short] = 3
+    levels[:, column("description")] = level
+    weights[:, column("description")] = np.where(
+        level == 0,
+        curve("description", description),
+        np.where(level == 4, curve("description_across", description), 0),
+    )
+
+    levels[:, column("text")] = np.where(short, 0, 1)
+    if short.any():
+        text = np.zeros(n, dtype=np.float32)
+        at = np.flatnonzero(short)
+        text[at] = row_dots(f.characters, g.characters, i[at], j[at])
+        weights[:, column("text")] = np.where(short, curve("text", text), 0.0)
+
+    evidence, levels[:, column("identifiers")] = _identifier_evidence(
+        f, g, context.identifier_weights, i, j
+    )
+    weights[:, column("identifiers")] = evidence
 
     ci, cj = f.category[i], g.category[j]
-    levels[:, 2] = np.where((ci < 0) | (cj < 0), 2, np.where(ci == cj, 0, 1))
+    levels[:, column("category")] = np.where((ci < 0) | (cj < 0), 2, np.where(ci == cj, 0, 1))
 
-    levels[:, 3] = _where_levels(f, g, i, j)
+    levels[:, column("where")] = _where_levels(f, g, i, j)
 
     si, ei, sj, ej = f.start[i], f.end[i], g.start[j], g.end[j]
     far = 1e9
@@ -1131,21 +1613,21 @@ def score_arrays(
         share = np.where(shorter > 0, overlap / shorter, 0)
     when = np.where(share >= 0.8, 0, np.where(share > 0, 1, 2))
     when[np.isnan(si) | np.isnan(sj)] = 3
-    levels[:, 4] = when
+    levels[:, column("when")] = when
 
     gi, gj = f.groups[i], g.groups[j]
     shared = np.bitwise_count(gi & gj)
-    levels[:, 5] = np.where(
+    levels[:, column("for_whom")] = np.where(
         (gi == 0) | (gj == 0), 3, np.where(gi == gj, 0, np.where(shared > 0, 1, 2))
     )
 
     oi, oj = f.organisation[i], g.organisation[j]
-    levels[:, 6] = np.where((oi < 0) | (oj < 0), 2, np.where(oi == oj, 0, 1))
+    levels[:, column("by_whom")] = np.where((oi < 0) | (oj < 0), 2, np.where(oi == oj, 0, 1))
 
-    total = np.full(n, PRIOR)
-    for column, name in enumerate(FIELDS):
-        total += np.asarray(WEIGHTS[name])[levels[:, column]]
-    return probability(total), levels
+    for name, table in WEIGHTS.items():
+        weights[:, column(name)] = np.asarray(table)[levels[:, column(name)]]
+    total = PRIOR + weights.sum(axis=1, dtype=np.float64)
+    return probability(total), levels, weights
 
 
 def _where_levels(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -1193,21 +1675,32 @@ FEW_PAIRS = 256  # up to this many pairs, row_dots works on the CSR arrays itsel
 
 
 def row_dots(
-    a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray, chunk: int = 400_000
+    a: sp.csr_matrix,
+    b: sp.csr_matrix,
+    i: np.ndarray,
+    j: np.ndarray,
+    chunk: int = 400_000,
+    *,
+    column_weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Dot product of row i[n] of ``a`` and row j[n] of ``b`` (CSR, sorted indices).
+    """Dot product of row i[n] of ``a`` and row j[n] of ``b`` (CSR, sorted indices),
+    each column's product times ``column_weights`` when given.
 
     Many pairs: scipy's kernels, in chunks to bound memory. A few (a form's check):
     scipy's per-call checks cost more than the arithmetic, so match the rows' column
     indices with numpy instead."""
     if len(i) <= FEW_PAIRS:
-        return _few_row_dots(a, b, i, j)
+        return _few_row_dots(a, b, i, j, column_weights)
     columns = max(a.shape[1], b.shape[1])
     a, b = _widen(a, columns), _widen(b, columns)
     out = np.zeros(len(i), dtype=np.float32)
     for start in range(0, len(i), chunk):
         ia, jb = i[start : start + chunk], j[start : start + chunk]
-        out[start : start + chunk] = np.asarray(a[ia].multiply(b[jb]).sum(axis=1)).ravel()
+        product = a[ia].multiply(b[jb])
+        if column_weights is None:
+            out[start : start + chunk] = np.asarray(product.sum(axis=1)).ravel()
+        else:
+            out[start : start + chunk] = product.tocsr() @ column_weights[:columns]
     return out
 
 
@@ -1221,7 +1714,13 @@ def _row_entries(
     return owners, matrix.indices[at], matrix.data[at]
 
 
-def _few_row_dots(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def _few_row_dots(
+    a: sp.csr_matrix,
+    b: sp.csr_matrix,
+    i: np.ndarray,
+    j: np.ndarray,
+    column_weights: np.ndarray | None = None,
+) -> np.ndarray:
     pair_a, column_a, value_a = _row_entries(a, np.asarray(i, dtype=np.int64))
     pair_b, column_b, value_b = _row_entries(b, np.asarray(j, dtype=np.int64))
     if len(pair_a) == 0 or len(pair_b) == 0:
@@ -1231,6 +1730,8 @@ def _few_row_dots(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarr
     at = np.minimum(np.searchsorted(key_b, key_a), len(key_b) - 1)
     hit = key_b[at] == key_a
     products = value_a[hit].astype(np.float64) * value_b[at[hit]]
+    if column_weights is not None:
+        products *= column_weights[column_a[hit]]
     return np.bincount(pair_a[hit], weights=products, minlength=len(i)).astype(np.float32)
 
 
@@ -1241,6 +1742,10 @@ def _details(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> list[d
         return []
     title = row_dots(f.title, g.title, i, j)
     description = row_dots(f.description, g.description, i, j)
+    text = row_dots(f.characters, g.characters, i, j)
+    identifiers = np.zeros(len(i), dtype=np.float32)
+    for name, _cap, _conflict in _IDENTIFIER_KINDS:
+        identifiers += row_dots(getattr(f, name), getattr(g, name), i, j)
     mun = row_dots(f.municipalities, g.municipalities, i, j)
     mun_i, mun_j = _row_lengths(f.municipalities, i), _row_lengths(g.municipalities, j)
     dist = row_dots(f.districts_all, g.districts_all, i, j)
@@ -1260,6 +1765,8 @@ def _details(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> list[d
             {
                 "title": float(title[m]),
                 "description": float(description[m]),
+                "text": float(text[m]),
+                "identifiers": float(identifiers[m]),
                 "mun_shared": float(mun[m]),
                 "mun_union": float(mun_i[m] + mun_j[m] - mun[m]),
                 "dist_shared": float(dist[m]),
@@ -1274,15 +1781,58 @@ def _details(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> list[d
     return out
 
 
-def explain(levels: np.ndarray, d: Mapping[str, float]) -> tuple[tuple[str, str, float, str], ...]:
-    """Plain-language sentences, one per field, from the levels and the numbers."""
+UNKNOWN_LEVELS = {
+    "title": "missing",
+    "description": "missing",
+    "category": "missing",
+    "where": "unknown",
+    "when": "unknown",
+    "for_whom": "unknown",
+    "by_whom": "unknown",
+}
+
+
+def _field_name(name: str) -> str:
+    return {
+        "title": _("title"),
+        "description": _("description"),
+        "category": _("category"),
+        "where": _("areas"),
+        "when": _("dates"),
+        "for_whom": _("target groups"),
+        "by_whom": _("organisation"),
+    }[name]
+
+
+def explain(
+    levels: np.ndarray, weights: np.ndarray, d: Mapping[str, float]
+) -> tuple[tuple[str, str, float, str], ...]:
+    """Plain-language sentences, one per field, from the levels, weights and numbers;
+    the last part names the fields unknown on either side (they weighed nothing)."""
     parts: list[tuple[str, str, float, str]] = []
+    unknown: list[str] = []
     for column, name in enumerate(FIELDS):
-        level = int(levels[column])
-        label = LEVELS[name][level]
-        parts.append((name, label, WEIGHTS[name][level], _sentence(name, label, d)))
-    order = ("category", "where", "when", "for_whom", "title", "description", "by_whom")
-    return tuple(sorted(parts, key=lambda p: order.index(p[0])))
+        label = LEVELS[name][int(levels[column])]
+        parts.append((name, label, round(float(weights[column]), 2), _sentence(name, label, d)))
+        if UNKNOWN_LEVELS.get(name) == label:
+            unknown.append(name)
+    order = (
+        "category",
+        "where",
+        "when",
+        "for_whom",
+        "title",
+        "description",
+        "text",
+        "identifiers",
+        "by_whom",
+    )
+    parts.sort(key=lambda p: order.index(p[0]))
+    if unknown:
+        listed = ", ".join(_field_name(name) for name in unknown)
+        sentence = _("unknown on one side, so neither for nor against: {fields}")
+        parts.append(("unknown", ",".join(unknown), 0.0, sentence.format(fields=listed)))
+    return tuple(parts)
 
 
 def _sentence(name: str, label: str, d: Mapping[str, float]) -> str:
@@ -1304,13 +1854,11 @@ def _sentence(name: str, label: str, d: Mapping[str, float]) -> str:
             return _("{k} of {n} districts shared").format(
                 k=int(d["dist_shared"]), n=int(d["dist_union"])
             )
-        if label == "none":
-            return _("no area in common")
-        return _("areas unknown")
+        return _("no area in common") if label == "none" else ""
     if name == "when":
         if label in {"most", "some"}:
             return _("dates overlap {p} %").format(p=round(100 * d["when"]))
-        return _("dates do not overlap") if label == "none" else _("dates unknown")
+        return _("dates do not overlap") if label == "none" else ""
     if name == "for_whom":
         if label == "same":
             return _("same target group")
@@ -1320,15 +1868,25 @@ def _sentence(name: str, label: str, d: Mapping[str, float]) -> str:
             )
         return _("different target groups") if label == "none" else ""
     if name == "title":
-        if label == "missing":
-            return ""
-        return _("titles {x:.2f} similar").format(x=d["title"])
+        return _("titles {x:.2f} similar").format(x=d["title"]) if label == "compared" else ""
     if name == "description":
-        if label == "missing":
-            return ""
         if label == "boilerplate":
             return _("same standard description (ignored)")
-        return _("descriptions {x:.2f} similar").format(x=d["description"])
+        if label == "compared":
+            return _("descriptions {x:.2f} similar").format(x=d["description"])
+        if label == "across":
+            return _("descriptions {x:.2f} similar across languages").format(x=d["description"])
+        return ""
+    if name == "text":
+        if label == "compared":
+            return _("short texts {x:.2f} similar letter by letter").format(x=d["text"])
+        return ""
+    if name == "identifiers":
+        if label == "shared":
+            return _("{k} identifier(s) in common (phone, number or web address)").format(
+                k=int(d["identifiers"])
+            )
+        return _("different phone numbers, numbers or web addresses") if label == "conflict" else ""
     if name == "by_whom":
         return {"same": _("same organisation"), "different": _("different organisations")}.get(
             label, ""

@@ -98,14 +98,14 @@ def test_batch_stems_match_one_text_at_a_time() -> None:
     texts = [
         "Dados móveis GRATUITOS para profissionais de saúde!",
         "",
-        "a b c 1 2",  # one-letter words are no words
+        "a b c 1 2",  # one-letter words are no words, but digits are numbers
         "Águeda: apoio\x00escolar, 30GB/mês",  # the batch separator inside a text
         "  Internet\tgrátis\n\npara   alunos ",
         "Aveiro Castelo Branco telescola",  # place names are left to "where"
         "Straße Æsir ½ dose, ª classe, café\u0301 — don’t 20€ ﬁbra ÉCOLE",  # odd letters
     ]
     vocabulary = StemVocabulary(TREE.names.values())
-    counts, _hashes = vocabulary.analyse(texts)
+    counts = vocabulary.analyse(texts).counts
     stem_of = {stem_id: stem for stem, stem_id in vocabulary.stems.items()}
     for n, text in enumerate(texts):
         row = counts.getrow(n)
@@ -118,7 +118,7 @@ def test_tfidf_is_what_scikit_learn_gives() -> None:
 
     texts = [r.description for r in records(60)]
     vocabulary = StemVocabulary()
-    counts, _hashes = vocabulary.analyse(texts)
+    counts = vocabulary.analyse(texts).counts
     ours = engine.tfidf(counts, engine.idf(counts)).toarray()
     sklearn = TfidfVectorizer(analyzer=engine.stems, sublinear_tf=True).fit_transform(texts)
     reference = sklearn.toarray()
@@ -134,7 +134,7 @@ def test_word_sequence_hash_ignores_case_accents_and_spacing() -> None:
         "",
         "!!!",
     ]
-    _counts, hashes = StemVocabulary().analyse(texts)
+    hashes = StemVocabulary().analyse(texts).hashes
     assert hashes[0] == hashes[1] != 0
     assert hashes[2] not in (0, hashes[0])
     assert hashes[3] == hashes[4] == 0
@@ -173,8 +173,8 @@ def test_blocking_key_codes_match_the_string_keys() -> None:
     sample = [*records(80), odd, open_ended]
     index = OverlapIndex.build(sample, TREE)
     assert index._features is not None
-    width = len(index._words)
-    keys = (index._features.candidate[:, 2 * width :] != 0).astype(np.int32)  # nothing dropped
+    width = 2 * len(index._words) + len(index._grams)  # title, description, trigrams
+    keys = (index._features.candidate[:, width:] != 0).astype(np.int32)  # nothing dropped
     shared = (keys @ keys.T).toarray()
     reference = [_reference_keys(r) for r in sample]
     expected = np.array([[len(a & b) for b in reference] for a in reference])
@@ -233,7 +233,7 @@ def test_a_draft_scores_as_the_same_record_in_the_index() -> None:
     positions = index.query(record, limit=10)
     assert positions
     drafted = index.score_against(record, positions)
-    probabilities, _levels = index.score_pairs(
+    probabilities, _levels, _weights = index.score_pairs(
         np.full(len(positions), 17), np.asarray(positions, dtype=np.int64)
     )
     np.testing.assert_allclose([p.score for p in drafted], probabilities, rtol=1e-6)

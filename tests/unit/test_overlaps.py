@@ -140,6 +140,8 @@ def test_similar_initiatives_pair_up_with_a_plain_explanation(
         "for_whom",
         "title",
         "description",
+        "text",
+        "identifiers",
         "by_whom",
     ]
 
@@ -270,9 +272,9 @@ def test_joint_effort_is_linked_and_exported_as_related_activity(
         decision=Decision.JOINT,
     )
     assert related_for_export(session=session) == {first.id: [second.code], second.id: [first.code]}
-    monkeypatch.setenv("HUB_IATI_REPORTING_ORG_REF", "PT-TEST-1")
+    monkeypatch.setenv("HUB_IATI_REPORTING_ORG_REF", "PT-NIPPC-600000000")
     xml = export_initiatives(session=session, actor=staff, format="iati", include_all=True).data
-    assert b"related-activity" in xml and f"PT-TEST-1-{second.code}".encode() in xml
+    assert b"related-activity" in xml and f"PT-NIPPC-600000000-{second.code}".encode() in xml
 
 
 def test_index_follows_saves_and_other_writers_incrementally(
