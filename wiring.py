@@ -70,15 +70,18 @@ from initiatives.models import (
     VocabularyTerm,
 )
 from initiatives.overlap_models import InitiativeLink, OverlapDecision, OverlapNote
+from outreach.jobs import outreach_jobs
 from outreach.models import DigestSent, SmsConversation, SmsCount, Subscription
 from partners.api_keys import ApiIdempotency, ApiKey
 from partners.demo import DEMO_PASSWORD, database_is_empty, load_demo_partners
 from partners.models import Account, Organisation
 from partners.sessions import WebSession
+from partners.webhook_sender import webhook_job
 from partners.webhooks import WebhookDelivery, WebhookSubscription
 from portal.routes import ROUTES as PORTAL_ROUTES
 from portal.signin import ROUTES as SIGNIN_ROUTES
 from portal.sms_routes import ROUTES as SMS_ROUTES
+from portal.subscribe_routes import ROUTES as SUBSCRIBE_ROUTES
 
 # --- the schema ----------------------------------------------------------------------
 
@@ -170,8 +173,13 @@ def prepare_database(engine: Engine) -> int:
 
 def scheduler_jobs(*, first_run_in: float = 5.0) -> list[ScheduledJob]:
     """Every scheduled job: feeds every tick (first after ``first_run_in`` seconds),
-    freshness reminders daily."""
-    return [feed_job(first_run_in=first_run_in), reminder_job()]
+    freshness reminders daily, webhooks from the outbox every few seconds (issue 17)."""
+    return [
+        feed_job(first_run_in=first_run_in),
+        reminder_job(),
+        webhook_job(first_run_in=first_run_in),
+        *outreach_jobs(),  # digest at 09:00 Lisbon, mail and SMS sending, clean-up (issue 19)
+    ]
 
 
 def build_scheduler(engine: Engine, *, first_run_in: float = 5.0) -> BackgroundScheduler:
@@ -197,9 +205,10 @@ API = Mount(API_PREFIX, app=create_api(), name="api")
 
 ROUTES = [*PORTAL_ROUTES, *SIGNIN_ROUTES, ASSETS, API]  # sign-in: /signin, /signout (issue 14)
 ROUTES += SMS_ROUTES  # /sms/rapidpro, /sms/twilio, /sms/kannel (issue 19)
+ROUTES += SUBSCRIBE_ROUTES  # /subscriptions, confirm, one-click unsubscribe (issue 19)
 
 # What the public face needs, to run without Streamlit (``serve-public``).
-PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS]
+PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS, *SUBSCRIBE_ROUTES]  # subscriptions: issue 19
 
 
 def public_app() -> Starlette:

@@ -134,11 +134,13 @@ def create_initiative(
         )
         try:
             apply_draft(session=session, initiative=initiative, draft=draft)
+            action = "submit" if submit else "create"
+            workflow.announce(session=session, initiative=initiative, action=action)
             return save_initiative(
                 session=session,
                 actor=actor,
                 initiative=initiative,
-                action="submit" if submit else "create",
+                action=action,
                 before=None,
             )
         except InvalidInput as err:  # insert_row: the code was taken meanwhile
@@ -175,6 +177,8 @@ def update_initiative(
         summary = workflow.mark_edit(initiative, plan, draft, current=current, now=utcnow())
         if plan.applies:
             apply_draft(session=session, initiative=initiative, draft=draft)
+        if plan.submits:
+            workflow.announce(session=session, initiative=initiative, action="submit")
         return save_initiative(
             session=session,
             actor=actor,
@@ -200,6 +204,7 @@ def submit_initiative(
 ) -> Initiative:
     initiative, before = _changing(session, actor, initiative_id, expected_version, "submit")
     workflow.submit(initiative, now=utcnow())
+    workflow.announce(session=session, initiative=initiative, action="submit")
     return save_initiative(
         session=session, actor=actor, initiative=initiative, action="submit", before=before
     )
@@ -325,6 +330,7 @@ def approve(
             "review",
             _("'{title}' was approved and is published.").format(title=initiative.title),
         )
+        workflow.announce(session=session, initiative=initiative, action=action)
         return save_initiative(
             session=session, actor=actor, initiative=initiative, action=action, before=before
         )
@@ -358,6 +364,7 @@ def send_back(
             else _("Changes requested on '{title}': {reason}")
         ).format(title=initiative.title, reason=reason),
     )
+    workflow.announce(session=session, initiative=initiative, action=action)
     return save_initiative(
         session=session,
         actor=actor,

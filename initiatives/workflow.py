@@ -32,6 +32,7 @@ from hub.errors import InvalidInput
 from hub.i18n import _
 from initiatives.models import Initiative, InitiativeDraft, InitiativeVersion, ReviewState
 from initiatives.records import changed_draft_fields, draft_json
+from partners import webhooks
 
 # States in which the lead partner edits the row itself (nothing public yet).
 UNPUBLISHED_STATES = frozenset(
@@ -43,6 +44,14 @@ SUBMITTABLE_STATES = frozenset(
 # The operational facts a partner reports at once (``report_progress``), not reviewed.
 PROGRESS_FIELDS = ("status", "people_reached", "actual_start", "actual_end")
 PROPOSE_ACTION = "propose_edit"
+# The webhook event of each review step, by the action saved (issue 17).
+EVENTS = {
+    "submit": "initiative.submitted",
+    "publish": "initiative.published",
+    "approve_edit": "initiative.published",
+    "request_changes": "initiative.changes_requested",
+    "reject": "initiative.rejected",
+}
 
 
 @dataclass(frozen=True)
@@ -191,3 +200,23 @@ def send_back(initiative: Initiative, *, reason: str, reject: bool) -> str:
         raise InvalidInput(_("There is nothing waiting for review on this initiative."))
     initiative.review_note = reason[:2000]
     return "reject" if reject else "request_changes"
+
+
+def announce(*, session: Session, initiative: Initiative, action: str) -> None:
+    """Queue the webhook event of a review step in the step's own transaction (the
+    caller's save commits both, or neither)."""
+    event = EVENTS.get(action)
+    if event is None:
+        return
+    webhooks.emit(
+        session=session,
+        event_type=event,
+        organisation_ids=[initiative.lead_organisation_id],
+        data={
+            "code": initiative.code,
+            "title": initiative.title,
+            "organisation_id": initiative.lead_organisation_id,
+            "review_state": initiative.review_state.value,
+            "review_note": initiative.review_note,
+        },
+    )
