@@ -7,6 +7,7 @@ from hub.db import session_scope
 from hub.errors import InvalidInput, PermissionDenied
 from hub.i18n import _
 from partners.accounts import change_own_password, must_change_password
+from ui.api import api_section
 from ui.forms import md
 from ui.guards import require_signed_in
 from ui.session import current_token, get_engine, role_label, sessions_table
@@ -54,3 +55,5 @@ if submitted:
                 st.rerun()
 
 sessions_table(actor=principal, account_id=principal.account_id, key="account_sessions")
+
+api_section(actor=principal)  # API keys and webhooks (issue 17)
