@@ -30,9 +30,13 @@ import pytest
 import rdflib
 from jsonschema import Draft202012Validator
 from lxml import etree
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+import portal.routes
 from connectivity import maps
 from connectivity.gaps import AreaInput, compute_gaps, targets_csv
 from feeds.service import export_opml
@@ -45,7 +49,8 @@ from partners.models import OrganisationDraft
 from partners.orgid import agencies, split_org_id
 from partners.service import create_organisation, update_organisation
 from portal.export import export_public
-from portal.opendata import JSON_SCHEMAS
+from portal.opendata import JSON_SCHEMAS, OPEN_DATA_FILES
+from portal.routes import ROUTES
 from tests.factories import World, make_initiative, make_source
 from wiring import app
 
@@ -329,6 +334,25 @@ def test_frictionless_catches_a_broken_table(exported: Path) -> None:
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     path.write_bytes(("\ufeff" + buffer.getvalue()).encode())
     assert frictionless_report(exported)["valid"] is False
+
+
+def test_the_site_serves_every_open_data_file_with_its_media_type(
+    session: Session, world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published_world(session, world)
+    monkeypatch.setattr(portal.routes, "_cache", portal.routes.PublicCache(engine))
+    client = TestClient(Starlette(routes=ROUTES))
+    for name, media_type in OPEN_DATA_FILES.items():
+        reply = client.get(f"/{name}")
+        assert reply.status_code == 200, name
+        assert reply.headers["content-type"] == media_type and reply.headers["etag"], name
+    package = client.get("/datapackage.json").json()
+    for resource in package["resources"]:
+        assert client.get("/" + resource["path"]).status_code == 200, resource["path"]
+        if "jsonSchema" in resource:
+            assert client.get("/" + resource["jsonSchema"]).status_code == 200
+    three_w = csv_rows(client.get("/initiatives-3w.csv").content)
+    assert three_w[1][0] == "#activity+code" and len(three_w) > 3
 
 
 def test_every_json_file_validates_against_its_published_schema(exported: Path) -> None:
