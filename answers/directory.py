@@ -35,6 +35,7 @@ from hub.records import check_version, save_record, stale_guard, utcnow
 from hub.tabular import safe_cell
 from hub.urls import safe_http_url
 from initiatives.models import Initiative, ReviewState
+from partners import webhooks
 
 R = TypeVar("R", Measure, Contact)
 
@@ -160,6 +161,8 @@ def create_measure(*, session: Session, actor: Principal | None, draft: MeasureD
     session.add(measure)
     session.flush()
     _link_initiatives(session, measure.id or 0, ids)
+    if measure.published:
+        _announce(session, measure)
     return save_record(
         session=session,
         actor=actor,
@@ -167,6 +170,16 @@ def create_measure(*, session: Session, actor: Principal | None, draft: MeasureD
         action="create",
         entity_type="measure",
         before=None,
+    )
+
+
+def _announce(session: Session, measure: Measure) -> None:
+    """The measure.published webhook event, in the publishing transaction (issue 17)."""
+    webhooks.emit(
+        session=session,
+        event_type="measure.published",
+        organisation_ids=[],
+        data={"id": measure.id, "title": measure.title, "area": str(measure.area)},
     )
 
 
@@ -190,6 +203,8 @@ def update_measure(
     with stale_guard(session=session, record=measure):
         _apply_measure(measure, draft)
         _link_initiatives(session, measure_id, ids)
+        if measure.published and not before.get("published"):
+            _announce(session, measure)
         return save_record(
             session=session,
             actor=actor,
@@ -244,14 +259,17 @@ def list_public_measures(
     area: Topic | None = None,
     on: date | None = None,
     limit: int = 200,
+    ended_too: bool = False,
 ) -> list[MeasurePublic]:
-    """Published measures in force on ``on`` (default: today), by area then title."""
+    """Published measures in force on ``on`` (default: today), by area then title;
+    ``ended_too``: every published measure, in force, ended or not yet in force."""
     today = on or utcnow().date()
-    query = select(Measure).where(
-        col(Measure.published).is_(True),
-        col(Measure.in_force_from).is_(None) | (col(Measure.in_force_from) <= today),
-        col(Measure.in_force_to).is_(None) | (col(Measure.in_force_to) >= today),
-    )
+    query = select(Measure).where(col(Measure.published).is_(True))
+    if not ended_too:
+        query = query.where(
+            col(Measure.in_force_from).is_(None) | (col(Measure.in_force_from) <= today),
+            col(Measure.in_force_to).is_(None) | (col(Measure.in_force_to) >= today),
+        )
     if text.strip():
         ids = search_ids(
             session=session,

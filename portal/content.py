@@ -254,7 +254,9 @@ def official_information(*, session: Session, query: PublicQuery) -> dict[str, A
     for answer in answers:
         by_topic.setdefault(_(TOPIC_LABELS[answer.topic]), []).append(answer)
     by_area: dict[str, list[MeasurePublic]] = {}
-    for measure in list_public_measures(session=session, limit=MEASURES_SHOWN):
+    for measure in list_public_measures(
+        session=session, limit=MEASURES_SHOWN, ended_too=query.ended
+    ):
         by_area.setdefault(_(TOPIC_LABELS[measure.area]), []).append(measure)
     return {
         "contacts": list_public_contacts(session=session),

@@ -124,13 +124,15 @@ def _build(
 
 def item_keys(engine: Engine) -> dict[str, list[str]]:
     """Every item with a page of its own, by kind: published initiatives (ended ones too),
-    published measures in force and published answers (the static export's pages)."""
+    every published measure (ended ones too) and published answers (the static export's
+    pages)."""
     with session_scope(engine) as session:
         initiatives, _total = list_public(session=session, limit=1_000_000)
         return {
             "initiatives": [i.code for i in initiatives],
             "measures": [
-                str(m.id) for m in list_public_measures(session=session, limit=EVERYTHING)
+                str(m.id)
+                for m in list_public_measures(session=session, limit=EVERYTHING, ended_too=True)
             ],
             "answers": [str(a.id) for a in list_public_answers(session=session, limit=EVERYTHING)],
         }

@@ -380,3 +380,28 @@ def test_the_answers_search_is_portuguese_as_typed_too(
         assert expected in html, typed
     html = page(engine, aq="idosos")
     assert "Onde compro máscaras?" not in html
+
+
+def test_an_ended_measure_is_shown_only_with_ended_1_and_its_page_says_so(
+    client: TestClient, engine: Engine, session: Session, staff: Principal, tmp_path: Path
+) -> None:
+    ended = create_measure(
+        session=session,
+        actor=staff,
+        draft=MeasureDraft(
+            area=Topic.LABOUR,
+            title="Lay-off simplificado de 2020",
+            summary="Terminou.",
+            in_force_from=date(2020, 3, 26),
+            in_force_to=date(2020, 7, 31),
+            published=True,
+        ),
+    )
+    assert "Lay-off simplificado de 2020" not in page(engine)
+    everything = page(engine, ended="1")
+    card = everything.split("Lay-off simplificado de 2020", 1)[1].split("</article>", 1)[0]
+    assert "Já não está em vigor" in card
+    own = client.get(f"/measures/{ended.id}")
+    assert own.status_code == 200 and "Esta medida já não está em vigor" in own.text
+    export_public(engine, tmp_path / "site")
+    assert (tmp_path / "site" / "measures" / f"{ended.id}.html").is_file()
