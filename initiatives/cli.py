@@ -135,7 +135,8 @@ def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) 
             against=against,
         )
         partial = out.with_name(out.name + ".partial")
-        with partial.open("w", newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a BOM first, the one convention of every CSV the hub writes
+        with partial.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id_a", "id_b", "score", "explanation"])
             for pair in pairs:
