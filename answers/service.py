@@ -51,6 +51,7 @@ from hub.i18n import _
 from hub.mail import mail_enabled, send_mail
 from hub.records import check_version, save_record, stale_guard, utcnow
 from hub.urls import safe_http_url
+from partners import webhooks
 
 log = logging.getLogger("hub.answers")
 
@@ -451,6 +452,12 @@ def publish_question(
     question.state = QuestionState.PUBLISHED
     question.published_at = now
     question.reviewed_at = now
+    webhooks.emit(  # in the publishing transaction (issue 17)
+        session=session,
+        event_type="answer.published",
+        organisation_ids=[],
+        data={"id": question.id, "question": question.public_text, "authority": question.authority},
+    )
     saved = _save(session, actor, question, "publish", before)
     notify_askers(session=session, question=saved)
     return saved

@@ -61,6 +61,7 @@ from initiatives.overlap_models import (
 )
 from initiatives.records import full_snapshot, save_initiative
 from initiatives.service import can_see, get_initiative, require_lead
+from partners import webhooks
 from partners.models import Organisation
 
 # Not compared: a withdrawn or rejected initiative is no longer an effort anyone runs.
@@ -511,6 +512,18 @@ def decide_pair(
         _link(session, actor, kept, merged, LinkKind.MERGED)
     elif decision is Decision.JOINT:
         _link(session, actor, first, second, LinkKind.JOINT)
+    if decision is not Decision.UNRELATED:  # to both partners (issue 17)
+        webhooks.emit(
+            session=session,
+            event_type="overlap.flagged",
+            organisation_ids=[first.lead_organisation_id, second.lead_organisation_id],
+            data={
+                "codes": [first.code, second.code],
+                "decision": decision.value,
+                "score": round(scored.score, 3),
+                "explanation": scored.explanation,
+            },
+        )
     session.commit()
     refresh_loaded_index(session=session)
     return row

@@ -24,11 +24,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from answers.directory import create_measure
+from answers.models import MeasureDraft, Topic
 from hub import outbox
 from hub.errors import InvalidInput
 from hub.records import utcnow
 from hub.settings import PROJECT_ROOT
 from initiatives.models import Notification
+from initiatives.overlap import decide_pair
 from initiatives.service import approve, send_back
 from initiatives.workflow import announce
 from partners.webhook_sender import send_due
@@ -40,7 +43,8 @@ from partners.webhooks import (
     send_again,
     subscribe,
 )
-from tests.factories import World, make_initiative
+from tests.factories import World, make_initiative, make_question
+from tests.unit.test_answers import answer_and_publish
 
 SHORT = (0.0, 0.0, 0.0)  # three quick retries, then dead
 
@@ -313,3 +317,42 @@ def test_published_event_payload(
     assert event["type"] == "initiative.published"
     assert event["data"]["review_state"] == "published"
     assert json.dumps(event)  # plain JSON all the way
+
+
+def test_public_events_reach_every_subscriber_and_overlaps_both_partners(
+    session: Session, engine: Engine, world: World, receiver: Receiver
+) -> None:
+    _subscribe(
+        session, world, receiver, ["measure.published", "answer.published", "overlap.flagged"]
+    )
+    create_measure(
+        session=session,
+        actor=world.staff,
+        draft=MeasureDraft(
+            area=Topic.HEALTH, title="Masks in shops", summary="Wear one.", published=True
+        ),
+    )
+    question = make_question(session)
+    answer_and_publish(session, world.staff, question.id or 0)
+    ours = make_initiative(session, world.own, publish=True)
+    theirs = make_initiative(session, world.other, publish=True)
+    unrelated = make_initiative(session, world.other, publish=True)
+    decide_pair(
+        session=session,
+        actor=world.staff,
+        initiative_a_id=ours.id or 0,
+        initiative_b_id=theirs.id or 0,
+        decision="joint",
+    )
+    decide_pair(
+        session=session,
+        actor=world.staff,
+        initiative_a_id=theirs.id or 0,
+        initiative_b_id=unrelated.id or 0,
+        decision="joint",
+    )  # not ours
+    send_due(engine)
+    kinds = sorted(r["type"] for r in receiver.received)
+    assert kinds == ["answer.published", "measure.published", "overlap.flagged"]
+    (flagged,) = [r for r in receiver.received if r["type"] == "overlap.flagged"]
+    assert sorted(flagged["data"]["codes"]) == sorted([ours.code, theirs.code])
