@@ -137,14 +137,12 @@ def area_labels(names: dict[str, str], parents: dict[str, str | None]) -> dict[s
     same name are told apart ("Lisboa (distrito)", "Lisboa (concelho)"), in the page's
     language."""
     country = country_code()
-    level_of = {
-        code: "country"
-        if parents.get(code) is None
-        else "district"
-        if parents.get(code) == country
-        else "municipality"
-        for code in names
-    }
+
+    def level(code: str) -> str:
+        parent = parents.get(code)
+        return "country" if parent is None else "district" if parent == country else "municipality"
+
+    level_of = {code: level(code) for code in names}
     levels_of_name: dict[str, set[str]] = {}
     for code, name in names.items():
         levels_of_name.setdefault(fold(name), set()).add(level_of[code])
