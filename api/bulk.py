@@ -29,8 +29,9 @@ from hub.audit import record_change
 from hub.auth import Principal
 from hub.errors import InvalidInput
 from hub.i18n import _
+from initiatives import workflow
 from initiatives.bulk import BulkItem, as_stored, drafts_of, initiatives_by_code, write_many
-from initiatives.models import InitiativeDraft, ReviewState, VocabularyKind
+from initiatives.models import Initiative, InitiativeDraft, ReviewState, VocabularyKind
 from initiatives.records import draft_json
 from initiatives.validation import known_area_codes, validate_draft
 from initiatives.vocabulary import vocabulary
@@ -215,7 +216,14 @@ def bulk_upsert(
         session.commit()
     written = False
     if not dry_run and writes and (partial or not refused):
-        write_many(session=session, actor=actor, items=[w for _i, w in writes], submit=submit)
+        results = write_many(
+            session=session, actor=actor, items=[w for _i, w in writes], submit=submit
+        )
+        for result in results:  # the webhook event of each submission, in this transaction
+            if result.action == "submit":
+                submitted = session.get(Initiative, result.initiative_id)
+                if submitted is not None:
+                    workflow.announce(session=session, initiative=submitted, action="submit")
         written = True
     elif writes and not dry_run:
         for index, _item in writes:

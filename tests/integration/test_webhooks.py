@@ -26,6 +26,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from answers.directory import create_measure
 from answers.models import MeasureDraft, Topic
+from api.bulk import bulk_upsert
+from api.schemas import InitiativeInput
 from hub import outbox
 from hub.errors import InvalidInput
 from hub.records import utcnow
@@ -43,7 +45,7 @@ from partners.webhooks import (
     send_again,
     subscribe,
 )
-from tests.factories import World, make_initiative, make_question
+from tests.factories import World, initiative_draft, make_initiative, make_question
 from tests.unit.test_answers import answer_and_publish
 
 SHORT = (0.0, 0.0, 0.0)  # three quick retries, then dead
@@ -356,3 +358,24 @@ def test_public_events_reach_every_subscriber_and_overlaps_both_partners(
     assert kinds == ["answer.published", "measure.published", "overlap.flagged"]
     (flagged,) = [r for r in receiver.received if r["type"] == "overlap.flagged"]
     assert sorted(flagged["data"]["codes"]) == sorted([ours.code, theirs.code])
+
+
+def test_a_bulk_submission_announces_each_record(
+    session: Session, engine: Engine, world: World, receiver: Receiver
+) -> None:
+    _subscribe(session, world, receiver, ["initiative.submitted"])
+    items = [
+        {**initiative_draft(world.own, code=f"OPM-B{i}").model_dump(mode="json")} for i in range(3)
+    ]
+    report = bulk_upsert(
+        session=session,
+        actor=world.partner,
+        items=[InitiativeInput.model_validate(item) for item in items],
+        submit=True,
+        dry_run=False,
+        partial=False,
+    )
+    session.commit()
+    assert report.written
+    send_due(engine)
+    assert sorted(r["data"]["code"] for r in receiver.received) == ["OPM-B0", "OPM-B1", "OPM-B2"]
