@@ -29,7 +29,7 @@ from portal.content import PublicQuery
 from portal.items import KINDS
 from portal.opendata import OPEN_DATA_FILES
 from portal.render import item_path
-from portal.site import build, item_keys
+from portal.site import build, build_items, item_keys
 
 # Data first, pages last: see the module docstring.
 OUTPUTS = {
@@ -69,11 +69,10 @@ def export_public(engine: Engine, outdir: Path) -> dict[str, int]:
             folder = staging / kind
             folder.mkdir()
             folder.chmod(FOLDER_MODE)
-            for key in keys:
-                for language in ("pt", "en"):
-                    body = build(
-                        engine, f"{kind}/{key}", language=language, query=PublicQuery(), static=True
-                    )
+            for language in ("pt", "en"):
+                names = [f"{kind}/{key}" for key in keys]
+                for name, body in build_items(engine, names, language=language, static=True):
+                    key = name.partition("/")[2]
                     relative = item_path(kind, key, static=True, language=language)
                     written = staging / relative
                     written.write_bytes(body)

@@ -64,8 +64,31 @@ def is_item(name: str) -> bool:
     return name.partition("/")[0] in KINDS
 
 
+@dataclass(frozen=True)
+class ItemLookups:
+    """The labels an initiative's page needs, read once per language (the static export
+    renders every item with one set)."""
+
+    area_names: dict[str, str]
+    audiences: dict[str, str]
+    categories: dict[str, str]
+
+
+def item_lookups(*, session: Session, language: str) -> ItemLookups:
+    return ItemLookups(
+        area_names=area_labels(area_names(session=session), area_hierarchy(session=session)),
+        audiences=term_labels(session=session, kind=VocabularyKind.TARGET_GROUP, language=language),
+        categories=term_labels(session=session, kind=VocabularyKind.CATEGORY, language=language),
+    )
+
+
 def gather_item(
-    *, session: Session, name: str, language: str, today: date | None = None
+    *,
+    session: Session,
+    name: str,
+    language: str,
+    today: date | None = None,
+    lookups: ItemLookups | None = None,
 ) -> ItemContent:
     """The item's public content; raises NotFound or Gone (hub.errors)."""
     kind, key = split_name(name)
@@ -73,6 +96,7 @@ def gather_item(
     if kind == "initiatives":
         initiative = get_public_initiative(session=session, code=key)
         ended = not is_in_force(initiative, today)
+        lookups = lookups or item_lookups(session=session, language=language)
         return ItemContent(
             kind=kind,
             key=key,
@@ -82,13 +106,9 @@ def gather_item(
             ended=ended,
             description=initiative.description,
             initiative=initiative,
-            area_names=area_labels(area_names(session=session), area_hierarchy(session=session)),
-            audiences=term_labels(
-                session=session, kind=VocabularyKind.TARGET_GROUP, language=language
-            ),
-            categories=term_labels(
-                session=session, kind=VocabularyKind.CATEGORY, language=language
-            ),
+            area_names=lookups.area_names,
+            audiences=lookups.audiences,
+            categories=lookups.categories,
             status=_(STATUS_LABELS[initiative.status]),
         )
     if kind == "measures":

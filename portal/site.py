@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -25,7 +26,7 @@ from hub.i18n import get_language, set_language
 from initiatives.exchange import ExportFormat, export_initiatives
 from initiatives.queries import list_public
 from portal.content import PublicQuery, data_version, gather
-from portal.items import gather_item, is_item
+from portal.items import gather_item, is_item, item_lookups
 from portal.opendata import OPEN_DATA_FILES, build_open_data_file
 from portal.render import initiatives_json, render_atom, render_index, render_item, render_notice
 from portal.render_answers import ANSWERS_FILES, EVERYTHING, build_answers_file
@@ -120,6 +121,25 @@ def _build(
     return render_index(content, base=base, demo=demo, generated_at=now, static=static).encode(
         "utf-8"
     )
+
+
+def build_items(
+    engine: Engine, names: list[str], *, language: str, static: bool = False
+) -> Iterator[tuple[str, bytes]]:
+    """Many item pages in one session with one set of labels (the static export): the
+    same pages ``build`` renders one by one."""
+    now = datetime.now(UTC)
+    demo = settings.demo_mode()
+    previous = get_language()
+    set_language(language)
+    try:
+        with session_scope(engine) as session:
+            lookups = item_lookups(session=session, language=language)
+            for name in names:
+                item = gather_item(session=session, name=name, language=language, lookups=lookups)
+                yield name, render_item(item, demo=demo, generated_at=now, static=static).encode()
+    finally:
+        set_language(previous)
 
 
 def item_keys(engine: Engine) -> dict[str, list[str]]:
