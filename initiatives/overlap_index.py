@@ -140,11 +140,13 @@ _STEM_WORD = re.compile(r"[a-z0-9]{2,}|[0-9]")  # one-letter words are no words;
 # rest is numpy over word ids. Per-text calls (fold, a regex, a list comprehension) were
 # the largest part of the build.
 _SEPARATOR = "\x00"
+_BREAK = "\x01"  # a comma or semicolon: ends a number ("12, 1000-001" is two)
 _SPACE_OUT = str.maketrans(
     {c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")}
-    | {_SEPARATOR: _SEPARATOR}
+    | {_SEPARATOR: _SEPARATOR, ",": f" {_BREAK} ", ";": f" {_BREAK} "}
 )
 _SEPARATOR_WORD = 0  # its word id
+_BREAK_WORD = 1
 _IGNORED = -1  # the stem id of a stop word, place name, one-letter word or unseen stem
 _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 TEXT_BATCH = 20_000  # texts per split: bounds the token list's memory
@@ -187,11 +189,11 @@ class StemVocabulary:
         self.ignore = STOP_WORDS | words
         self.concepts = lexicon()
         self.stems: dict[str, int] = {}
-        self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD}
-        self.stem_of = np.array([_IGNORED], dtype=np.int64)  # word id -> stem id
-        self.generic_of = np.zeros(1, dtype=bool)  # word id -> a generic title word
-        self.number_of = np.zeros(1, dtype=bool)  # word id -> all digits
-        self.language_of = np.zeros(1, dtype=np.int8)  # +1 Portuguese, -1 English stop word
+        self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD, _BREAK: _BREAK_WORD}
+        self.stem_of = np.array([_IGNORED, _IGNORED], dtype=np.int64)  # word id -> stem id
+        self.generic_of = np.zeros(2, dtype=bool)  # word id -> a generic title word
+        self.number_of = np.zeros(2, dtype=bool)  # word id -> all digits
+        self.language_of = np.zeros(2, dtype=np.int8)  # +1 Portuguese, -1 English stop word
         self.frozen = False
 
     def __len__(self) -> int:
@@ -254,8 +256,9 @@ class StemVocabulary:
             ids, stem_of, generic_of, number_of, language_of = self._word_ids(tokens, grow)
             separator = ids == _SEPARATOR_WORD
             text_of_token = np.cumsum(separator)
-            text = text_of_token[~separator]  # the text each word belongs to
-            words = ids[~separator]
+            word = (ids != _SEPARATOR_WORD) & (ids != _BREAK_WORD)
+            text = text_of_token[word]  # the text each word belongs to
+            words = ids[word]
             hashes[start : start + len(batch)] = _sequence_hashes(words, text, len(batch))
             language[start : start + len(batch)] = np.bincount(
                 text, weights=language_of[words], minlength=len(batch)
@@ -321,6 +324,8 @@ class GramVocabulary:
         columns: list[int] = []
         for n, text in enumerate(texts):
             for word in fold_ascii(text).translate(_SPACE_OUT).split():
+                if word == _BREAK:
+                    continue
                 ids = self.of_word.get(word)
                 if ids is None:
                     ids = self._of(word, grow)
@@ -387,15 +392,30 @@ def _numbers(
         run_end = n + 1
         while run_end < len(listed) and listed[run_end] == listed[run_end - 1] + 1:
             run_end += 1
-        run = [tokens[p] for p in listed[n:run_end]]
-        if len(run) > 1 and all(2 <= len(t) <= 4 for t in run[1:]) and sum(map(len, run)) >= 7:
-            rows.append(text[n])
-            found.append(_number("".join(run)))
-        else:
-            rows.extend(text[n:run_end])
-            found.extend(map(_number, run))
+        for group in _number_groups([tokens[p] for p in listed[n:run_end]]):
+            if len(group) > 1 and sum(map(len, group)) >= 7:
+                rows.append(text[n])
+                found.append(_number("".join(group)))
+            else:
+                rows.extend(repeat(text[n], len(group)))
+                found.extend(map(_number, group))
         n = run_end
     return np.asarray(rows, dtype=np.int64), found
+
+
+def _number_groups(run: list[str]) -> list[list[str]]:
+    """A run of number tokens cut into numbers: a token of 2-4 digits continues the
+    current one while it stays within 12 digits ("+351 912 345 678", "1 415 296 7465")."""
+    groups = [[run[0]]]
+    digits = len(run[0])
+    for token in run[1:]:
+        if 2 <= len(token) <= 4 and digits + len(token) <= 12:
+            groups[-1].append(token)
+            digits += len(token)
+        else:
+            groups.append([token])
+            digits = len(token)
+    return groups
 
 
 def _domains(joined: str) -> tuple[np.ndarray, list[str]]:
@@ -529,10 +549,10 @@ LEVELS: dict[str, tuple[str, ...]] = {
 }
 KNOTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 CURVES: dict[str, tuple[float, ...]] = {
-    "title": (-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -0.75, -0.25, -0.25, 0.0, 0.25),
-    "description": (-1.0, -1.0, 0.5, 2.25, 4.5, 5.75, 6.25, 6.75, 7.25, 8.25, 8.75),
-    "description_across": (0.0, 0.75, 2.25, 4.0, 5.0, 5.5, 5.5, 5.5, 5.5, 5.5, 5.5),
-    "text": (1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 6.25, 7.75, 9.0, 10.0, 11.5),
+    "title": (-1.5, -1.5, -1.5, -1.5, -1.5, -1.5, -1.25, -1.0, -1.0, -0.75, -0.25),
+    "description": (-1.25, -1.25, 0.0, 1.75, 4.0, 5.5, 6.0, 6.25, 7.0, 7.75, 8.5),
+    "description_across": (-0.25, 0.25, 2.0, 3.5, 4.5, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0),
+    "text": (0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 5.5, 7.0, 8.0, 9.0, 10.5),
 }
 WEIGHTS: dict[str, tuple[float, ...]] = {
     "category": (-0.75, -2.25, 0.0),
@@ -541,7 +561,7 @@ WEIGHTS: dict[str, tuple[float, ...]] = {
     "for_whom": (0.25, 0.0, -3.5, 0.0),
     "by_whom": (-3.0, -0.25, 0.0),
 }
-PRIOR = -5.75
+PRIOR = -4.75
 
 
 @dataclass(frozen=True)
@@ -920,6 +940,11 @@ def _title_text(title: str) -> str:
     return _QUALIFIER.sub(" ", title).strip() or title
 
 
+def _without_generic(title: str) -> str:
+    words = fold_ascii(title).translate(_SPACE_OUT).split()
+    return " ".join(w for w in words if w not in GENERIC_TITLE_WORDS and w != _BREAK)
+
+
 _QUALIFIER = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
 SHORT_TEXT = 160  # characters of title + description up to which a record is "short"
 
@@ -998,7 +1023,8 @@ class OverlapIndex:
         short = (lengths <= SHORT_TEXT) & (lengths > 0)
         rows = np.flatnonzero(short)
         characters = self._grams.counts(
-            [f"{titles[n]} {descriptions[n]}" for n in rows.tolist()], grow=grow
+            [f"{_without_generic(titles[n])} {descriptions[n]}" for n in rows.tolist()],
+            grow=grow,
         )
         characters = sp.csr_matrix(
             (characters.data, characters.indices, _spread(characters.indptr, rows, len(records))),
@@ -1496,7 +1522,7 @@ _IDENTIFIER_KINDS = (
 
 
 def _identifier_weights(features: _Features | None, records: int) -> dict[str, np.ndarray]:
-    """log2(1 / share of records holding it) - m_bits per identifier column, 0..cap."""
+    """log2(1 / share of the other records holding it) - m_bits per column, 0..cap."""
     out: dict[str, np.ndarray] = {}
     for name, cap, _conflict in _IDENTIFIER_KINDS:
         if features is None:
@@ -1504,7 +1530,8 @@ def _identifier_weights(features: _Features | None, records: int) -> dict[str, n
             continue
         matrix: sp.csr_matrix = getattr(features, name)
         held = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
-        share = np.maximum(held, 1.0) / max(records, 1)
+        # A pair sharing a value is two of its holders: the others make the chance.
+        share = np.maximum(held - 1.0, 1.0) / max(records - 1, 1)
         out[name] = np.clip(-np.log2(share) - IDENTIFIERS.m_bits, 0.0, getattr(IDENTIFIERS, cap))
     return out
 
@@ -1566,7 +1593,10 @@ def score_arrays(
         common = np.array([counts.get(d, 0) >= BOILERPLATE_MIN for d in digests])
         boilerplate[same[common[np.searchsorted(digests, hi[same])]]] = True
     # Short pairs are compared letter by letter on all their text, unless that text is
-    # mostly a standard description: then on the words of the titles.
+    # mostly a standard description: then on the words of the titles. (In two languages
+    # too: the letters of short texts agree little across languages, but fitting the
+    # words' curves to them cost more precision than it gained; docs/overlaps.md.)
+    across = f.language[i] * g.language[j] < 0  # one Portuguese, one English
     short = f.short[i] & g.short[j] & ~boilerplate
     column = FIELDS.index
 
@@ -1578,7 +1608,7 @@ def score_arrays(
     description = row_dots(f.description, g.description, i, j)
     level = np.where(f.description_empty[i] | g.description_empty[j], 1, 0).astype(np.int8)
     level[boilerplate] = 2
-    level[(level == 0) & (f.language[i] * g.language[j] < 0)] = 4
+    level[(level == 0) & across] = 4
     level[short] = 3
     levels[:, column("description")] = level
     weights[:, column("description")] = np.where(

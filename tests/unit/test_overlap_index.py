@@ -282,3 +282,176 @@ def test_records_added_one_by_one_share_a_boilerplate_description() -> None:
     assert index._features is not None
     digests = {int(index._features.description_hash[index.position[f"new{n}"]]) for n in range(4)}
     assert len(digests) == 1 and index._description_counts[digests.pop()] == 4
+
+
+# --- the evidence rules of issue 18 (each fails on the engine before it) ------------------
+
+
+def _score(a: OverlapRecord, b: OverlapRecord, others: list[OverlapRecord]) -> engine.PairScore:
+    index = OverlapIndex.build([a, b, *others], TREE)
+    return index.score_against(a, [index.position[b.key]])[0]
+
+
+def _part(score: engine.PairScore, name: str) -> tuple[str, float, str]:
+    for field_name, level, weight, sentence in score.parts:
+        if field_name == name:
+            return level, weight, sentence
+    raise AssertionError(f"no part {name}: {score.parts}")
+
+
+def _others(count: int = 40) -> list[OverlapRecord]:
+    """Unrelated registry records, so the IDF has something to compare against."""
+    return [replace(r, key=f"O{r.key}") for r in records(count, seed=9)]
+
+
+def test_a_missing_field_adds_no_evidence_and_strong_text_alone_passes() -> None:
+    a = OverlapRecord(
+        key="a",
+        title="Dados móveis gratuitos para profissionais de saúde em Lisboa",
+        description=(
+            "Cada cartão recebe 30 GB adicionais por mês. Basta apresentar a cédula "
+            "profissional na loja. O tráfego de telemedicina não é contabilizado."
+        ),
+    )
+    b = replace(
+        a,
+        key="b",
+        title="Dados móveis gratuitos para médicos e enfermeiros",
+        description=a.description + " Inscrições abertas.",
+    )
+    others = _others()
+    text_only = _score(a, b, others)
+    # What the issue saw: titles about 0.7 similar, descriptions 0.95, nothing else known;
+    # the old sum of coarse levels gave 0.414 and called it no overlap.
+    assert text_only.score >= 0.5, text_only.parts
+    level, weight, _sentence = _part(text_only, "where")
+    assert (level, weight) == ("unknown", 0.0)
+    unknown = _part(text_only, "unknown")[2]
+    assert "areas" in unknown and "dates" in unknown and "target groups" in unknown
+    assert "unknown" in text_only.explanation
+    # Known on one side only is still unknown: the same score as unknown on both.
+    one_side = replace(
+        a,
+        areas=frozenset({"PT-0101"}),
+        start=date(2020, 3, 1),
+        end=date(2020, 6, 1),
+        target_groups=frozenset({"health"}),
+        category="communications_packages",
+    )
+    assert _score(one_side, b, others).score == pytest.approx(text_only.score, abs=1e-6)
+    # Known on both sides and in agreement is evidence for; in disagreement, against.
+    both = replace(b, areas=one_side.areas, start=one_side.start, end=one_side.end)
+    assert _score(one_side, both, others).score > text_only.score
+    apart = replace(both, areas=frozenset({"PT-0301"}), start=date(2023, 1, 1), end=None)
+    assert _score(one_side, apart, others).score < 0.5
+
+
+def test_phone_numbers_and_domains_compare_whatever_their_punctuation() -> None:
+    found = StemVocabulary().analyse(
+        [
+            "Ligue 415/296-7465 ou escreva para apoio@rede-norte.pt",
+            "Phone 415-296-7465, www.rede-norte.pt/ajuda",
+            "(415) 296 7465 - +1 415 296 7465",
+            "Rua das Flores 12, 1000-001 Lisboa; NIF 501 234 567",
+        ]
+    )
+    by_text: dict[int, set[str]] = {}
+    for row, identifier in zip(found.identifier_rows.tolist(), found.identifiers, strict=True):
+        by_text.setdefault(row, set()).add(identifier)
+    assert "L152967465" in by_text[0] and "Drede-norte.pt" in by_text[0]
+    assert by_text[1] == {"L152967465", "Drede-norte.pt"}
+    assert by_text[2] == {"L152967465"}  # a country prefix does not make another number
+    assert {"S12", "L1000001", "L501234567"} <= by_text[3]
+
+    title = "Linha de apoio psicológico"
+    a = OverlapRecord(key="a", title=title, description="Atendimento pelo 415/296-7465.")
+    same = OverlapRecord(key="b", title=title, description="Ligue (415) 296 7465.")
+    other = OverlapRecord(key="c", title=title, description="Ligue (415) 555 0199.")
+    others = _others(200)
+    shared = _score(a, same, others)
+    level, weight, sentence = _part(shared, "identifiers")
+    assert level == "shared" and weight > 3 and "1 identifier" in sentence
+    clash = _score(a, other, others)
+    assert _part(clash, "identifiers")[:2] == ("conflict", engine.IDENTIFIERS.long_conflict)
+    assert shared.score > clash.score
+
+
+def test_title_qualifiers_and_generic_words_are_discounted() -> None:
+    others = _others()
+    plain = OverlapRecord(key="a", title="Tartine bakery Guerrero", description="")
+    qualified = OverlapRecord(key="b", title="Tartine bakery Guerrero (Mission)")
+    generic = OverlapRecord(key="c", title="Tartine bakery Guerrero restaurant-bis-cafe")
+    # Short records: compared letter by letter, without the qualifier or generic words.
+    assert "1.00" in _part(_score(plain, qualified, others), "text")[2]
+    sentence = _part(_score(plain, generic, others), "text")[2]
+    assert float(sentence.split()[2]) >= 0.85, sentence  # "bis" is left
+    long_text = " ".join(["Padaria de bairro com pão de fermentação lenta."] * 4)
+    a = replace(plain, description=long_text)
+    b = replace(qualified, description=long_text + " Aberta ao domingo.")
+    assert "titles 1.00 similar" in _score(a, b, others).explanation
+
+
+def test_a_cross_language_pair_is_found_through_the_lexicon_and_the_fields() -> None:
+    common = {
+        "category": "communications_packages",
+        "target_groups": frozenset({"health"}),
+        "areas": frozenset({"PT-01"}),
+        "start": date(2020, 3, 20),
+        "end": date(2020, 6, 30),
+    }
+    pt = OverlapRecord(
+        key="pt",
+        title="Dados móveis gratuitos para profissionais de saúde",
+        description="A operadora disponibiliza dados móveis gratuitos a médicos e "
+        "enfermeiros. Cada cartão recebe 30 GB adicionais por mês, sem custo. Basta "
+        "apresentar a cédula profissional na loja. Durante o estado de emergência.",
+        organisation="operadora",
+        **common,
+    )
+    en = OverlapRecord(
+        key="en",
+        title="Free mobile data for health workers",
+        description="The operator offers free mobile data to doctors and nurses. Each SIM "
+        "card gets 30 GB extra per month at no cost. Show your professional card in any "
+        "store. During the state of emergency.",
+        organisation="another operator",
+        **common,
+    )
+    other_effort = OverlapRecord(
+        key="other",
+        title="Telemóveis para idosos isolados",
+        description="A associação oferece telemóveis a pessoas idosas que vivem sozinhas. "
+        "Chamadas ilimitadas durante três meses. Os contactos da família ficam gravados. "
+        "Os lares e as IPSS identificam quem precisa.",
+        organisation="associação",
+        **common,
+    )
+    index = OverlapIndex.build([pt, en, other_effort, *_others(80)], TREE)
+    found = {tuple(sorted(p.pair)) for p in index.find_pairs(0.5)}
+    assert ("en", "pt") in found
+    assert not found & {("other", "pt"), ("en", "other")}
+    score = index.score_against(pt, [index.position["en"]])[0]
+    assert _part(score, "description")[0] == "across"
+    assert "across languages" in score.explanation
+
+
+def test_short_records_whose_words_all_differ_are_still_candidates() -> None:
+    rng = random.Random(5)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    people = [
+        OverlapRecord(
+            key=f"P{n}",
+            title=" ".join("".join(rng.choices(letters, k=rng.randint(4, 9))) for _w in "ab"),
+            description=" ".join(
+                "".join(rng.choices(letters, k=rng.randint(4, 9))) for _w in "abc"
+            ),
+        )
+        for n in range(300)
+    ]
+    a = OverlapRecord(key="a", title="Catherine Mcdonald", description="Wattle crescent Kallangur")
+    b = OverlapRecord(key="b", title="Katherine Macdonald", description="Watle cresent Kalangur")
+    index = OverlapIndex.build([*people, a, b], TREE)
+    i, j = index.candidate_pairs()
+    pairs = {tuple(sorted((index.keys[x], index.keys[y]))) for x, y in zip(i, j, strict=True)}
+    assert ("a", "b") in pairs  # no stem in common: found by character trigrams
+    assert ("a", "b") in {tuple(sorted(p.pair)) for p in index.find_pairs(0.5)}
