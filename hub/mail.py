@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from email import policy
 from email.message import EmailMessage
 
 from hub import settings
@@ -12,10 +13,22 @@ def mail_enabled() -> bool:
     return bool(str(settings.get("HUB_SMTP_HOST")).strip())
 
 
-def send_mail(*, to: list[str], subject: str, body: str, timeout: float = 20.0) -> None:
-    """Send one plain-text message. Raises OSError / smtplib.SMTPException on failure;
-    callers decide whether that matters (reminders stay in the app regardless)."""
-    message = EmailMessage()
+def send_mail(
+    *,
+    to: list[str],
+    subject: str,
+    body: str,
+    timeout: float = 20.0,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send one plain-text message (``headers``: extra ones, e.g. List-Unsubscribe).
+    Raises OSError / smtplib.SMTPException on failure; callers decide whether that
+    matters (reminders stay in the app regardless)."""
+    # Long headers are not folded into RFC 2047 encoded words: a List-Unsubscribe URI
+    # must reach the client as written (RFC 2369 / 8058); 998 is SMTP's line limit.
+    message = EmailMessage(policy=policy.default.clone(max_line_length=998))
+    for name, value in (headers or {}).items():
+        message[name] = value
     message["From"] = str(settings.get("HUB_SMTP_FROM"))
     message["To"] = ", ".join(to)
     message["Subject"] = subject

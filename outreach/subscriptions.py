@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from answers.ratelimit import Limit, client_key, take_all
+from answers.service import RateLimited
 from geo.models import Area, AreaLevel
 from hub import outbox, settings
 from hub.errors import InvalidInput, NotFound
@@ -42,6 +44,8 @@ UNSUBSCRIBE_DAYS = 800  # an unsubscribe link in an old mail keeps working
 CONVERSATION_HOURS = 24
 EMAIL_KIND = "outreach.email"
 SMS_KIND = "outreach.sms"
+PER_CLIENT = Limit(capacity=5, per_hour=10)
+PER_ADDRESS = Limit(capacity=2, per_hour=2)  # two confirmation mails, then one an hour
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -73,12 +77,19 @@ def public_link(path: str, **params: str) -> str:
 
 def confirm_link(subscription: Subscription) -> str:
     token = sign("confirm", str(subscription.id), valid_seconds=CONFIRM_DAYS * 86400)
-    return public_link("subscriptions/confirm", id=str(subscription.id), token=token)
+    return public_link(
+        "subscriptions/confirm", id=str(subscription.id), token=token, lang=subscription.language
+    )
 
 
 def unsubscribe_link(subscription: Subscription) -> str:
     token = sign("unsubscribe", str(subscription.id), valid_seconds=UNSUBSCRIBE_DAYS * 86400)
-    return public_link("subscriptions/unsubscribe", id=str(subscription.id), token=token)
+    return public_link(
+        "subscriptions/unsubscribe",
+        id=str(subscription.id),
+        token=token,
+        lang=subscription.language,
+    )
 
 
 def _in_language(language: str, build: object) -> str:
@@ -97,8 +108,11 @@ def subscribe_email(
     area_code: str,
     topic: SubscriptionTopic = SubscriptionTopic.ALL,
     language: str = "pt",
+    client: str = "",
 ) -> None:
     """Ask for a subscription; the confirmation mail goes out through the outbox.
+    ``client`` (hub.clients.rate_limit_identifier) is rate-limited, and so is the
+    address: the form cannot be used to flood someone's inbox.
 
     Whatever the address's state, the caller tells the person to check their inbox, so
     the form never reveals who is subscribed. An active subscription gets no mail.
@@ -106,6 +120,16 @@ def subscribe_email(
     address = clean_email(email)
     area = subscribable_area(session=session, area_code=area_code)
     digest = address_hash(SubscriptionChannel.EMAIL, address)
+    allowed = take_all(
+        session=session,
+        buckets=[
+            (client_key(f"subscribe|{client}"), PER_CLIENT),
+            (client_key(f"subscribe-address|{digest}"), PER_ADDRESS),
+        ],
+    )
+    session.commit()
+    if not allowed:
+        raise RateLimited(_("Too many subscriptions from here just now. Try again in an hour."))
     existing = session.exec(
         select(Subscription).where(
             col(Subscription.channel) == SubscriptionChannel.EMAIL,

@@ -3,10 +3,10 @@ RapidPro, Twilio and Kannel send them; each refuses a bad secret or signature.""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -14,21 +14,43 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 from twilio.request_validator import RequestValidator
 
 from answers.directory import create_contact
 from answers.models import ContactDraft
 from portal.sms_routes import ROUTES
 from tests.factories import World
+from tests.smtp_server import free_port
 
 SECRET = "gateway-shared-secret"
 TWILIO_TOKEN = "12345678901234567890123456789012"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextmanager
+def running_server(routes: list[BaseRoute]) -> Iterator[str]:
+    """A real uvicorn server on 127.0.0.1 with ``routes``; yields its base address."""
+    with running_server_on(routes, free_port()) as base:
+        yield base
+
+
+@contextmanager
+def running_server_on(routes: list[BaseRoute], port: int) -> Iterator[str]:
+    config = uvicorn.Config(
+        Starlette(routes=routes), host="127.0.0.1", port=port, log_level="warning"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if running.started:
+            break
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -40,26 +62,14 @@ def server(
         actor=world.staff,
         draft=ContactDraft(name="SNS 24", phone="808 24 24 24", emergency=True, published=True),
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("HUB_DATABASE_URL", database_url)
     monkeypatch.setenv("HUB_OUTREACH_SECRET", "outreach-test-secret")
     monkeypatch.setenv("HUB_SMS_SHARED_SECRET", SECRET)
     monkeypatch.setenv("HUB_TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
-    monkeypatch.setenv("HUB_PUBLIC_BASE_URL", f"{base}/")
-    config = uvicorn.Config(
-        Starlette(routes=ROUTES), host="127.0.0.1", port=port, log_level="warning"
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        time.sleep(0.02)
-    yield base
-    running.should_exit = True
-    thread.join(timeout=10)
+    port = free_port()
+    monkeypatch.setenv("HUB_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}/")
+    with running_server_on(ROUTES, port) as base:
+        yield base
 
 
 def rapidpro_payload(text: str, urn: str = "tel:+351912345678") -> dict[str, object]:
