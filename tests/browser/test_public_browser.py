@@ -126,4 +126,6 @@ def test_nothing_scrolls_sideways_on_a_390_px_phone(
         row = page.locator("table.contacts tbody tr").first
         if row.count():
             assert row.evaluate("r => getComputedStyle(r).display") == "block"
+            caption = page.locator("table.contacts caption").bounding_box()
+            assert caption is not None and caption["width"] > PHONE["width"] / 2, caption
     context.close()
