@@ -221,10 +221,14 @@ def list_entries(
     action: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    exclude_actions: Sequence[str] = (),
 ) -> tuple[list[AuditEntry], int]:
-    """Newest first, filtered and paginated in SQL. Returns (page, total matching)."""
+    """Newest first, filtered and paginated in SQL. Returns (page, total matching).
+    ``exclude_actions`` leaves out frequent entries (sign-ins) unless asked for."""
     require_admin(actor)
     query = select(AuditEntry)
+    if exclude_actions:
+        query = query.where(col(AuditEntry.action).not_in(list(exclude_actions)))
     if entity_type:
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id:

@@ -13,15 +13,22 @@ they are raised, so a partner sees "a data de fim é anterior à de início" in 
 from __future__ import annotations
 
 import contextvars
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
-from hub.settings import PROJECT_ROOT
+from hub.settings import PROJECT_ROOT, time_zone
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 LANGUAGES: dict[str, str] = {"pt": "Português", "en": "English"}
+# The Babel locale of each language: the office is in Portugal, its English is British.
+LOCALES: dict[str, str] = {"pt": "pt_PT", "en": "en_GB"}
 SOURCE_LANGUAGE = "en"
 
 _current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -92,3 +99,34 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Mark a string for extraction without translating it yet (module-level labels)."""
     return message
+
+
+def babel_locale() -> str:
+    return LOCALES.get(get_language(), "pt_PT")
+
+
+def format_datetime(value: datetime | None, *, format: str = "medium") -> str:
+    """A moment in the office's time zone (``HUB_TIME_ZONE``), written the way the page
+    language writes it (Babel); a naive value is UTC, as the database stores it. None is
+    an empty string."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return babel_format_datetime(
+        value, format=format, tzinfo=ZoneInfo(time_zone()), locale=babel_locale()
+    )
+
+
+def format_date(value: date | None, *, format: str = "medium") -> str:
+    """A calendar date in the page language (Babel); None is an empty string."""
+    if value is None:
+        return ""
+    return babel_format_date(value, format=format, locale=babel_locale())
+
+
+def format_number(value: float | None) -> str:
+    """A number in the page language (``12 500`` / ``12,500``); None is an empty string."""
+    if value is None:
+        return ""
+    return str(format_decimal(value, locale=babel_locale()))

@@ -15,6 +15,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "hub.db"
@@ -37,6 +38,16 @@ def _parse_positive_int(raw: str) -> int:
     value = int(raw.strip())
     if value <= 0:
         raise ValueError("expected a whole number above zero")
+    return value
+
+
+def _time_zone(raw: str) -> str:
+    """An IANA time zone name the system's zone database knows (``HUB_TIME_ZONE``)."""
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as Europe/Lisbon") from None
     return value
 
 
@@ -93,6 +104,13 @@ SETTINGS: tuple[Setting, ...] = (
         "pt",
         "Language of a new visitor: pt (Portuguese) or en (English).",
         _parse_language,
+    ),
+    Setting(
+        "HUB_TIME_ZONE",
+        "Europe/Lisbon",
+        "The office's time zone (IANA name, e.g. Europe/Lisbon, Atlantic/Azores): every "
+        "time the workspace shows is in it.",
+        lambda raw: _time_zone(raw),
     ),
     Setting(
         "HUB_LOGIN_MAX_FAILURES",
@@ -434,3 +452,7 @@ def demo_mode() -> bool:
 
 def default_language() -> str:
     return str(get("HUB_DEFAULT_LANGUAGE"))
+
+
+def time_zone() -> str:
+    return str(get("HUB_TIME_ZONE"))

@@ -1,17 +1,14 @@
 """A partner's initiatives: create, edit, submit, report progress, confirm, withdraw."""
 
 import streamlit as st
-from sqlmodel import Session
 
 from hub.auth import Role
 from hub.db import session_scope
-from hub.i18n import _, get_language
+from hub.i18n import _, format_datetime, get_language
 from initiatives.models import InitiativeDraft, ReviewState
-from initiatives.overlap import note_overlap_response, similar_to_draft
 from initiatives.queries import RegistryFilter, form_choices, search_registry
 from initiatives.service import (
     confirm_initiative,
-    create_initiative,
     draft_of,
     get_initiative,
     mark_notifications_read,
@@ -22,8 +19,8 @@ from initiatives.service import (
 from ui.exchange import initiative_import
 from ui.forms import md, reset_form, save_and_rerun, shown_version
 from ui.guards import require_role
-from ui.initiatives import initiative_fields, initiative_table, progress_form
-from ui.overlaps import similar_initiatives
+from ui.initiatives import check_fields, initiative_fields, initiative_table, progress_form
+from ui.overlaps import new_initiative
 from ui.session import get_engine
 
 principal = require_role(Role.PARTNER)
@@ -33,7 +30,6 @@ IMPORT_KEY = "partner_import"
 EDIT_FORM = "partner_edit_initiative"
 PICK_KEY = "partner_initiative_pick"
 READ_KEY = "partner_notifications_read"
-SIMILAR_KEY = f"{NEW_FORM}_similar"  # cleared with the form's other keys by reset_form
 
 st.title(_("Our initiatives"))
 engine = get_engine()
@@ -46,7 +42,8 @@ with session_scope(engine) as session:
 
 for note in unread:
     st.info(
-        f"{note.created_at:%Y-%m-%d %H:%M} · {md(note.message)}", icon=":material/notifications:"
+        f"{format_datetime(note.created_at, format='short')} · {md(note.message)}",
+        icon=":material/notifications:",
     )
 if unread and st.button(_("Mark messages as read"), key=READ_KEY):
     with session_scope(engine) as session:
@@ -61,46 +58,8 @@ initiative_import(key=IMPORT_KEY, actor=principal, organisation_id=principal.org
 
 
 new_tab, edit_tab = st.tabs([_("New initiative"), _("Update an initiative")])
-with new_tab, st.form(NEW_FORM):
-    draft = initiative_fields(
-        None, key=NEW_FORM, choices=choices, lead_organisation_id=principal.organisation_id
-    )
-    left, middle, right = st.columns(3)
-    checked = left.form_submit_button(_("Check for similar initiatives"))
-    as_draft = middle.form_submit_button(_("Save as draft"))
-    submitted = right.form_submit_button(_("Submit for review"), type="primary")
-if checked:  # issue 4: show the closest existing initiatives before the final submit
-    with session_scope(engine) as session:
-        st.session_state[SIMILAR_KEY] = similar_to_draft(
-            session=session, actor=principal, draft=draft
-        )
-similar = st.session_state.get(SIMILAR_KEY)
-related: list[int] = []
-differs = ""
-if similar is not None:
-    with new_tab:
-        related, differs = similar_initiatives(similar, key=NEW_FORM, choices=choices)
-
-
-def create_new(s: Session) -> None:
-    created = create_initiative(session=s, actor=principal, draft=draft, submit=submitted)
-    if similar:
-        note_overlap_response(
-            session=s,
-            actor=principal,
-            initiative_id=created.id or 0,
-            shown_ids=[m.initiative_id for m in similar],
-            related_ids=related,
-            note=differs,
-        )
-
-
-if as_draft or submitted:
-    save_and_rerun(
-        _("Submitted. The coordination office will review it.") if submitted else _("Saved."),
-        NEW_FORM,
-        create_new,
-    )
+with new_tab:
+    new_initiative(key=NEW_FORM, actor=principal, choices=choices)
 
 with edit_tab:
     if not rows:
@@ -149,7 +108,7 @@ with edit_tab:
             _("Save changes") if unpublished else _("Send changes for review"), type="primary"
         )
         resubmit = unpublished and right.form_submit_button(_("Submit for review"))
-    if saved or resubmit:
+    if (saved or resubmit) and check_fields(form_key, edited):
         save_and_rerun(
             _("Saved."),
             form_key,

@@ -9,8 +9,14 @@ import streamlit as st
 from hub.audit import changed_fields, entity_types, list_entries
 from hub.auth import Role
 from hub.db import session_scope
-from hub.i18n import _
-from ui.forms import md
+from hub.i18n import _, format_datetime
+from ui.forms import (
+    SIGN_IN_ACTIONS,
+    action_label,
+    md,
+    record_type_label,
+    spreadsheet_csv,
+)
 from ui.guards import require_role
 from ui.session import get_engine
 
@@ -22,6 +28,7 @@ ACTOR_KEY = "audit_actor"
 ID_KEY = "audit_entity_id"
 PAGE_KEY = "audit_page"
 PICK_KEY = "audit_pick"
+SIGN_INS_KEY = "audit_sign_ins"
 
 
 st.title(_("Audit log"))
@@ -32,10 +39,14 @@ with session_scope(get_engine()) as session:
 
 left, middle, right = st.columns(3)
 entity_type = left.selectbox(
-    _("Record type"), ["", *sorted(types)], key=TYPE_KEY, format_func=lambda t: t or _("All")
+    _("Record type"),
+    ["", *sorted(types, key=record_type_label)],
+    key=TYPE_KEY,
+    format_func=lambda t: record_type_label(t) if t else _("All"),
 )
 actor_text = middle.text_input(_("Who (name or e-mail contains)"), key=ACTOR_KEY)
 entity_id = right.text_input(_("Record id"), key=ID_KEY)
+sign_ins = st.toggle(_("Show sign-ins and sign-outs"), value=False, key=SIGN_INS_KEY)
 
 with session_scope(get_engine()) as session:
     _first, total = list_entries(
@@ -45,6 +56,7 @@ with session_scope(get_engine()) as session:
         entity_id=entity_id.strip() or None,
         actor_text=actor_text.strip() or None,
         limit=1,
+        exclude_actions=() if sign_ins else SIGN_IN_ACTIONS,
     )
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page_number = st.number_input(_("Page"), min_value=1, max_value=pages, value=1, key=PAGE_KEY)
@@ -56,6 +68,7 @@ with session_scope(get_engine()) as session:
         actor_text=actor_text.strip() or None,
         limit=PAGE_SIZE,
         offset=(int(page_number) - 1) * PAGE_SIZE,
+        exclude_actions=() if sign_ins else SIGN_IN_ACTIONS,
     )
 
 st.caption(
@@ -68,10 +81,10 @@ if not entries:
 rows = pd.DataFrame(
     [
         {
-            _("When (UTC)"): e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            _("When"): format_datetime(e.at),
             _("Who"): e.actor_label,
-            _("Action"): e.action,
-            _("Record type"): e.entity_type,
+            _("Action"): action_label(e.action),
+            _("Record type"): record_type_label(e.entity_type),
             _("Record id"): e.entity_id or "",
             _("What changed"): e.summary,
         }
@@ -81,7 +94,7 @@ rows = pd.DataFrame(
 st.dataframe(rows, hide_index=True, width="stretch")
 st.download_button(
     _("Download this page as CSV"),
-    rows.to_csv(index=False).encode("utf-8"),
+    spreadsheet_csv(rows),
     file_name="audit-log.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -93,8 +106,8 @@ picked = st.selectbox(
     list(by_id),
     key=PICK_KEY,
     format_func=lambda i: (
-        f"{by_id[i].at:%Y-%m-%d %H:%M:%S} · {by_id[i].action} "
-        f"{by_id[i].entity_type} {by_id[i].entity_id or ''}"
+        f"{format_datetime(by_id[i].at)} · {action_label(by_id[i].action)} · "
+        f"{record_type_label(by_id[i].entity_type)} {by_id[i].entity_id or ''}"
     ),
 )
 entry = by_id[picked]

@@ -1,6 +1,9 @@
 """Staff: the connectivity gap map. Where need is high and initiatives are few."""
 
+from collections.abc import Callable
+
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit_folium import st_folium
 
 from connectivity import maps
@@ -9,7 +12,15 @@ from hub import settings
 from hub.auth import STAFF_ROLES
 from hub.errors import HubError
 from hub.i18n import _, get_language
-from ui.gaps import area_breakdown, gap_data, indicator_import, targets_list
+from ui.gaps import (
+    area_breakdown,
+    channel_label,
+    gap_data,
+    indicator_import,
+    map_legend,
+    status_label,
+    targets_list,
+)
 from ui.guards import require_role
 
 principal = require_role(*STAFF_ROLES)
@@ -70,16 +81,23 @@ if any(g.data_status.value == "demo" for g in ranked):
 keep = maps.InitiativeFilter()
 if "initiatives" in layers and initiatives:
     cols = st.columns(4)
-    choices = [
-        (cols[0], _("Category"), sorted({i.category for i in initiatives})),
-        (cols[1], _("Organisation"), sorted({i.organisation for i in initiatives})),
-        (cols[2], _("Status"), sorted({i.status for i in initiatives})),
-        (cols[3], _("Channel"), sorted({c for i in initiatives for c in i.channels})),
-    ]
+    categories = data.choices.categories
+    filters: list[tuple[DeltaGenerator, str, set[str], Callable[[str], str]]] = [  # codes kept as
+        (cols[0], _("Category"), {i.category for i in initiatives},  # values; people
+         lambda c: categories.get(c, c)),  # read names
+        (cols[1], _("Organisation"), {i.organisation for i in initiatives}, str),
+        (cols[2], _("Status"), {i.status for i in initiatives}, status_label),
+        (cols[3], _("Channel"), {c for i in initiatives for c in i.channels}, channel_label),
+    ]  # fmt: skip
     picked = [
-        frozenset(col.multiselect(label, options, key=f"gaps_f_{n}"))
-        for n, (col, label, options) in enumerate(choices)
-    ]
+        frozenset(
+            col.multiselect(
+                label, sorted(options, key=shown), format_func=shown, key=f"gaps_f_{n}",
+                placeholder=_("All"),
+            )
+        )
+        for n, (col, label, options, shown) in enumerate(filters)
+    ]  # fmt: skip
     keep = maps.InitiativeFilter(*picked)
 
 top = [g.code for g in ranked if g.known][:top_n]
@@ -115,9 +133,7 @@ with map_col:
         fmap, key=MAP_KEY, height=560, use_container_width=True,
         returned_objects=["last_object_clicked"],
     )  # fmt: skip
-    st.markdown(
-        " ".join(f":material/square: `{colour}` {label}" for colour, label in maps.legend())
-    )
+    map_legend(maps.legend())
     st.caption(_("Areas: Natural Earth (public domain); municipalities: GeoNames (CC BY 4.0)."))
     if "hexagons" in layers:
         st.select_slider(_("Hexagon size (H3 resolution)"), [5, 6, 7], 6, key=HEX_KEY)

@@ -1,12 +1,14 @@
 """Staff overview: the registry and the directory at a glance, in charts."""
 
+from datetime import date
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from hub.auth import STAFF_ROLES, Role
 from hub.db import session_scope
-from hub.i18n import _, get_language
+from hub.i18n import _, format_date, get_language
 from initiatives.models import REVIEW_STATE_LABELS, STATUS_LABELS, ReviewState, Status
 from initiatives.queries import counts_by, form_choices, freshness_counts, review_queue
 from partners.accounts import count_by_role
@@ -38,6 +40,18 @@ columns[2].metric(
     _("Need attention (ended or unconfirmed)"), fresh["past_end"] + fresh["unconfirmed"]
 )
 columns[3].metric(_("Partner organisations"), sum(by_type.values()))
+
+
+def month_counts(by_month: dict[str, int]) -> list[tuple[str, int]]:
+    """{"2020-03": 4, "2020-06": 1} -> one row per month in between, zeros included."""
+    first, last = (date.fromisoformat(f"{m}-01") for m in (min(by_month), max(by_month)))
+    rows = []
+    month = first
+    while month <= last:
+        label = format_date(month, format="MMM y")
+        rows.append((label, by_month.get(f"{month:%Y-%m}", 0)))
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return rows
 
 
 def bar_chart(data: dict[str, int], labels: dict[str, str], title: str) -> alt.Chart | None:
@@ -78,16 +92,23 @@ else:
     for n, chart in enumerate(c for c in charts if c is not None):
         (left if n % 2 == 0 else right).altair_chart(chart, width="stretch")
     if counts["month"]:
-        months = pd.DataFrame([{"month": m, "count": n} for m, n in counts["month"].items()])
+        # Every month from the first to the last, those without a start as 0 (bars, so
+        # nothing is drawn across a gap), named in the page language by Babel.
+        months = month_counts(counts["month"])
+        order = [label for label, _n in months]
+        frame = pd.DataFrame(months, columns=["label", "count"])
         st.altair_chart(
-            alt.Chart(months, title=_("Initiatives by planned start month"))
-            .mark_line(point=True)
+            alt.Chart(frame, title=_("Initiatives by planned start month"))
+            .mark_bar()
             .encode(
-                x=alt.X("month:T", title=None),
+                x=alt.X("label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-45)),
                 y=alt.Y(
                     "count:Q", title=_("Initiatives"), axis=alt.Axis(format="d", tickMinStep=1)
                 ),
-                tooltip=["month:T", "count:Q"],
+                tooltip=[
+                    alt.Tooltip("label:N", title=_("Month")),
+                    alt.Tooltip("count:Q", title=_("Initiatives")),
+                ],
             ),
             width="stretch",
         )

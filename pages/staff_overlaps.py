@@ -7,18 +7,16 @@ from hub.db import session_scope
 from hub.i18n import _, get_language
 from initiatives.overlap import (
     coverage,
-    decide_pair,
     find_overlaps,
     initiative_titles,
     notes_for_pair,
     overlap_groups,
 )
-from initiatives.overlap_models import DECISION_LABELS, Decision
 from initiatives.queries import form_choices
 from initiatives.service import draft_of, get_initiative
-from ui.forms import md, save_and_rerun
+from ui.forms import md
 from ui.guards import require_role
-from ui.overlaps import coverage_grid, overlap_pairs_table, side_by_side
+from ui.overlaps import coverage_grid, decision_box, overlap_pairs_table, side_by_side
 from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
@@ -76,36 +74,12 @@ with pairs_tab:
                 )
             )
         side_by_side(first, second, choices=choices)
-        form_key = f"{DECISION_FORM}_{picked[0]}_{picked[1]}"
-        with st.form(form_key):
-            decision = st.radio(
-                _("Decision"),
-                list(Decision),
-                format_func=lambda d: _(DECISION_LABELS[d]),
-                key=f"{form_key}_decision",
-            )
-            keep = st.radio(
-                _("For a duplicate, keep"),
-                list(picked),
-                format_func=titles.__getitem__,
-                key=f"{form_key}_keep",
-            )
-            reason = st.text_area(_("Reason"), key=f"{form_key}_reason")
-            decided = st.form_submit_button(_("Record decision"), type="primary")
-        if decided and decision is not None:  # a radio with options always has a value
-            save_and_rerun(
-                _("Decision recorded."),
-                form_key,
-                lambda s: decide_pair(
-                    session=s,
-                    actor=principal,
-                    initiative_a_id=picked[0],
-                    initiative_b_id=picked[1],
-                    decision=decision,
-                    reason=reason,
-                    keep_id=keep,
-                ),
-            )
+        decision_box(
+            f"{DECISION_FORM}_{picked[0]}_{picked[1]}",
+            pair=picked,
+            drafts={picked[0]: first, picked[1]: second},
+            actor=principal,
+        )
 
 with groups_tab:
     groups = overlap_groups(pairs)

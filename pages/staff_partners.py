@@ -19,10 +19,17 @@ from partners.service import (
     set_organisation_active,
     update_organisation,
 )
-from ui.forms import md, reset_form, save_and_rerun, shown_version
+from ui.forms import (
+    clear_data_caches,
+    md,
+    reset_form,
+    save_and_rerun,
+    shown_version,
+    spreadsheet_csv,
+)
 from ui.guards import require_role
 from ui.partners import organisation_fields
-from ui.session import clear_public_caches, flash, get_engine
+from ui.session import flash, get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -67,7 +74,7 @@ else:
     )
     st.download_button(
         _("Download as CSV"),
-        table.to_csv(index=False).encode("utf-8"),
+        spreadsheet_csv(table),
         file_name="partners.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -85,7 +92,7 @@ with (
         except HubError as err:
             st.error(str(err))
         else:
-            clear_public_caches()
+            clear_data_caches()
             reset_form(NEW_FORM)
             flash(_("Added {name}.").format(name=md(created.name)))
             st.rerun()

@@ -8,13 +8,14 @@ import streamlit as st
 
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
-from hub.i18n import _, get_language
+from hub.i18n import _, format_datetime, format_number, get_language
+from initiatives.models import REVIEW_STATE_LABELS
 from initiatives.queries import form_choices, freshness_counts, search_registry
 from initiatives.service import draft_of, get_initiative, history, update_initiative
 from ui.exchange import initiative_exports, initiative_import
-from ui.forms import save_and_rerun, shown_version
+from ui.forms import action_label, save_and_rerun, shown_version
 from ui.guards import require_role
-from ui.initiatives import initiative_fields, initiative_table, registry_filters
+from ui.initiatives import check_fields, initiative_fields, initiative_table, registry_filters
 from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
@@ -62,7 +63,7 @@ with session_scope(engine) as session:
     )
 st.caption(
     _("{total} initiatives; page {page} of {pages}.").format(
-        total=f"{total:,}", page=page_number, pages=pages
+        total=format_number(total), page=page_number, pages=pages
     )
 )
 if not rows:
@@ -92,7 +93,7 @@ with edit_tab:
             current, key=form_key, choices=choices, lead_organisation_id=None
         )
         saved = st.form_submit_button(_("Save changes"), type="primary")
-    if saved:
+    if saved and check_fields(form_key, edited):
         save_and_rerun(
             _("Saved."),
             form_key,
@@ -110,10 +111,10 @@ with history_tab:
             [
                 {
                     _("Version"): v.number,
-                    _("When (UTC)"): v.at.strftime("%Y-%m-%d %H:%M"),
+                    _("When"): format_datetime(v.at),
                     _("Who"): v.actor_label,
-                    _("Action"): v.action,
-                    _("Review"): v.review_state.value,
+                    _("Action"): action_label(v.action),
+                    _("Review"): _(REVIEW_STATE_LABELS[v.review_state]),
                 }
                 for v in versions
             ]

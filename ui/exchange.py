@@ -15,7 +15,8 @@ from initiatives.exchange import (
     import_initiatives,
     import_template,
 )
-from ui.session import clear_public_caches, get_engine
+from ui.forms import clear_data_caches
+from ui.session import get_engine
 
 
 def initiative_import(*, key: str, actor: Principal, organisation_id: int | None) -> None:
@@ -80,7 +81,7 @@ def initiative_import(*, key: str, actor: Principal, organisation_id: int | None
                     icon=":material/download:",
                 )
             if report.written:
-                clear_public_caches()
+                clear_data_caches()
 
 
 def initiative_exports(*, key: str, actor: Principal, include_all: bool) -> None:

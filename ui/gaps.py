@@ -4,6 +4,7 @@ one area's breakdown and the indicator import."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -23,11 +24,18 @@ from geo.areas import areas_by_level, geometry_of
 from hub.auth import Principal
 from hub.db import session_scope
 from hub.errors import HubError
-from hub.i18n import _
-from initiatives.queries import published_reach
+from hub.i18n import N_, _
+from initiatives.models import CHANNEL_LABELS, STATUS_LABELS, Channel, Status
+from initiatives.queries import FormChoices, form_choices, published_reach
 from ui.session import get_engine
 
 LEVELS = ("district", "municipality")
+DATA_STATUS_LABELS = {
+    "complete": N_("complete"),
+    "partial": N_("partial"),
+    "demo": N_("synthetic demo data"),
+    "unknown": N_("unknown"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,12 +46,16 @@ class GapData:
     gaps: dict[str, list[AreaGap]]
     geometries: dict[str, dict[str, Any]]
     initiatives: list[InitiativeReach]
+    choices: FormChoices  # names of categories and organisations, for the filters
 
 
+# Cleared after every write in the workspace (ui.forms.clear_data_caches); the TTL only
+# bounds how long a write made elsewhere (the API, the CLI, another replica) takes to show.
 @st.cache_data(ttl=60, show_spinner=False)
 def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) -> GapData:
     """Cached per database, weights and language (the labels are translated)."""
     with session_scope(get_engine()) as session:
+        choices = form_choices(session=session, language=language)
         initiatives: list[InitiativeReach] = list(published_reach(session=session))
         gaps = {
             level: area_gaps(
@@ -57,7 +69,45 @@ def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) ->
             for a in areas_by_level(session=session, level=level)
             if (geometry := geometry_of(a)) is not None
         }
-    return GapData(gaps=gaps, geometries=geometries, initiatives=initiatives)
+    return GapData(gaps=gaps, geometries=geometries, initiatives=initiatives, choices=choices)
+
+
+def status_label(value: str) -> str:
+    known = {s.value: s for s in Status}
+    return _(STATUS_LABELS[known[value]]) if value in known else value
+
+
+def channel_label(value: str) -> str:
+    known = {c.value: c for c in Channel}
+    return _(CHANNEL_LABELS[known[value]]) if value in known else value
+
+
+def readable(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Table rows with nothing left empty as "None": a missing figure reads "—"."""
+    return pd.DataFrame(
+        [{k: "—" if v is None or v == "" else v for k, v in row.items()} for row in rows]
+    )
+
+
+def map_legend(items: list[tuple[str, str]]) -> None:
+    """The colour key under the map: a filled swatch beside each label (plain HTML and
+    inline styles, no script). Colours are the map's own constants, labels escaped."""
+    swatch = (
+        '<span aria-hidden="true" style="display:inline-block;width:1.1em;height:1.1em;'
+        "vertical-align:-0.15em;margin-right:0.35em;border:1px solid #666;"
+        'background-color:{colour}"></span>'
+    )
+    entries = "".join(
+        '<li style="display:inline-block;margin:0 1em 0.3em 0">'
+        + swatch.format(colour=escape(colour))
+        + escape(label)
+        + "</li>"
+        for colour, label in items
+    )
+    st.html(
+        f'<ul class="hub-legend" aria-label="{escape(_("Map colours"))}" '
+        f'style="list-style:none;padding:0;margin:0.3em 0">{entries}</ul>'
+    )
 
 
 def targets_list(
@@ -75,7 +125,7 @@ def targets_list(
             [
                 {
                     "#": n,
-                    _("Area"): f"{by_code[c].code} {by_code[c].name}",
+                    _("Area"): f"{by_code[c].name} ({by_code[c].code})",
                     _("Gap"): round(by_code[c].gap or 0),
                     _("Need"): round(by_code[c].need or 0, 3),
                     _("Class"): _(GAP_CLASS_LABELS[by_code[c].gap_class]),
@@ -113,13 +163,20 @@ def area_breakdown(ranked: list[AreaGap], *, key: str) -> None:
         _("Area (or click it on the map)"),
         list(by_code),
         key=key,
-        format_func=lambda c: f"{c} {by_code[c].name}",
+        format_func=lambda c: f"{by_code[c].name} ({c})",
     )
     parts = breakdown(by_code[st.session_state[key]])
-    st.dataframe(pd.DataFrame(parts["summary"]), hide_index=True, width="stretch")
-    st.dataframe(pd.DataFrame(parts["readings"]), hide_index=True, width="stretch")
+    status, data_status = _("Status"), _("Data status")
+    for row in parts["summary"]:
+        if row.get(_("Figure")) == data_status:
+            value = str(row[_("Value")])
+            row[_("Value")] = _(DATA_STATUS_LABELS[value]) if value in DATA_STATUS_LABELS else value
+    for row in parts["initiatives"]:
+        row[status] = status_label(str(row[status]))
+    st.dataframe(readable(parts["summary"]), hide_index=True, width="stretch")
+    st.dataframe(readable(parts["readings"]), hide_index=True, width="stretch")
     if parts["initiatives"]:
-        st.dataframe(pd.DataFrame(parts["initiatives"]), hide_index=True, width="stretch")
+        st.dataframe(readable(parts["initiatives"]), hide_index=True, width="stretch")
     else:
         st.info(_("No published initiative acts in this area."))
 
@@ -128,7 +185,14 @@ def indicator_import(*, key: str, actor: Principal) -> None:
     """Upload indicator values (CSV, all rows or none); the map is recomputed after."""
     with st.expander(_("Import indicator values (CSV)"), icon=":material/upload:"):
         st.caption(_("Columns: area_code,indicator,value,source,year. All rows or none."))
-        upload = st.file_uploader(_("CSV file"), type=["csv"], key=key)
+        upload = st.file_uploader(
+            _("CSV file"),
+            type=["csv"],
+            key=key,
+            help=_("Drag the file here or browse for it; at most {n} MB.").format(
+                n=st.get_option("server.maxUploadSize")
+            ),
+        )
         if upload is None or not st.button(_("Import"), type="primary"):
             return
         try:
@@ -142,7 +206,7 @@ def indicator_import(*, key: str, actor: Principal) -> None:
         except HubError as err:
             st.error(str(err))
         else:
-            gap_data.clear()
+            gap_data.clear()  # indicator values change nothing else that is cached
             st.success(
                 _("Imported: {added} added, {updated} updated.").format(
                     added=report.added, updated=report.updated

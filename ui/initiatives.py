@@ -7,9 +7,12 @@ from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from hub.auth import Principal
-from hub.i18n import _
+from hub.db import session_scope
+from hub.i18n import _, format_date, format_number
+from initiatives.exchange import draft_problems
 from initiatives.models import (
     CHANNEL_LABELS,
     COST_LABELS,
@@ -28,6 +31,39 @@ from initiatives.models import (
 from initiatives.queries import FormChoices, RegistryFilter
 from initiatives.service import report_progress
 from ui.forms import md, plain, save_and_rerun
+from ui.session import get_engine
+
+ERRORS = "errors"  # session-state key suffix: field -> messages of the last refused save
+
+
+def field_errors(key: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = st.session_state.get(f"{key}_{ERRORS}", {})
+    return errors
+
+
+def check_fields(key: str, draft: InitiativeDraft) -> bool:
+    """Check every field before a save: True when the draft passes. Otherwise the
+    problems are remembered and the page reruns, so the form shows each beside its
+    field and all of them at its top (the service checks again when it saves)."""
+    with session_scope(get_engine()) as session:
+        problems = draft_problems(session=session, draft=draft)
+    if not problems:
+        st.session_state.pop(f"{key}_{ERRORS}", None)
+        return True
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        errors.setdefault(problem.field, []).append(problem.message)
+    st.session_state[f"{key}_{ERRORS}"] = errors
+    st.rerun()
+    return False  # not reached: st.rerun raises
+
+
+def _beside(container: DeltaGenerator | None, errors: dict[str, list[str]], *fields: str) -> None:
+    """The messages for ``fields`` under the widget (in ``container``, or in the form)."""
+    show = st.error if container is None else container.error
+    for field in fields:
+        for message in errors.get(field, []):
+            show(message, icon=":material/error:")
 
 
 def initiative_fields(
@@ -40,14 +76,24 @@ def initiative_fields(
     """The initiative form's fields (inside an ``st.form``). ``lead_organisation_id``
     fixes the lead (partners); None lets staff choose it."""
     draft = draft or InitiativeDraft(lead_organisation_id=lead_organisation_id)
+    errors = field_errors(key)
+    if errors:
+        st.error(
+            _("Nothing was saved. Correct the fields marked below:")
+            + "\n"
+            + "\n".join(f"- {md(m)}" for messages in errors.values() for m in messages),
+            icon=":material/error:",
+        )
     organisations = list(choices.organisations)
     title = st.text_input(_("Title"), value=draft.title, max_chars=200, key=f"{key}_title")
+    _beside(None, errors, "title")
     description = st.text_area(
         _("Description: what is offered, to whom, and how to get it"),
         value=draft.description,
         max_chars=5000,
         key=f"{key}_description",
     )
+    _beside(None, errors, "description")
     left, right = st.columns(2)
     if lead_organisation_id is None:
         lead = left.selectbox(
@@ -58,6 +104,7 @@ def initiative_fields(
             else None,
             format_func=choices.organisations.__getitem__,
             key=f"{key}_lead",
+            placeholder=_("Choose an organisation"),
         )
     else:
         lead = lead_organisation_id
@@ -74,7 +121,10 @@ def initiative_fields(
         index=categories.index(draft.category) if draft.category in categories else None,
         format_func=choices.categories.__getitem__,
         key=f"{key}_category",
+        placeholder=_("Choose a category"),
     )
+    _beside(left, errors, "lead_organisation_id")
+    _beside(right, errors, "category")
     partners = st.multiselect(
         _("Other participating organisations (implementing)"),
         [o for o in organisations if o != lead],
@@ -85,28 +135,36 @@ def initiative_fields(
         ],
         format_func=choices.organisations.__getitem__,
         key=f"{key}_participants",
+        placeholder=_("Choose organisations"),
     )
+    _beside(None, errors, "participants")
     groups = st.multiselect(
         _("For whom (target groups)"),
         list(choices.target_groups),
         default=[g for g in draft.target_groups if g in choices.target_groups],
         format_func=choices.target_groups.__getitem__,
         key=f"{key}_groups",
+        placeholder=_("Choose target groups"),
     )
+    _beside(None, errors, "target_groups")
     areas = st.multiselect(
         _("Where: the whole country, districts or municipalities"),
         list(choices.areas),
         default=[a for a in draft.areas if a in choices.areas],
         format_func=choices.areas.__getitem__,
         key=f"{key}_areas",
+        placeholder=_("Choose districts or municipalities"),
     )
+    _beside(None, errors, "areas")
     channels = st.multiselect(
         _("How people get it (channels)"),
         list(Channel),
         default=draft.channels,
         format_func=lambda c: _(CHANNEL_LABELS[c]),
         key=f"{key}_channels",
+        placeholder=_("Choose channels"),
     )
+    _beside(None, errors, "channels")
     first, second, third, fourth = st.columns(4)
     planned_start = first.date_input(
         _("Planned start"),
@@ -133,6 +191,10 @@ def initiative_fields(
         format_func=lambda c: _(COST_LABELS[c]) if c else "—",
         key=f"{key}_cost",
     )
+    _beside(first, errors, "planned_start")
+    _beside(second, errors, "planned_end")
+    _beside(third, errors, "status")
+    _beside(fourth, errors, "cost")
     first, second = st.columns(2)
     targeted = first.number_input(
         _("People targeted"),
@@ -148,17 +210,21 @@ def initiative_fields(
         value=draft.people_reached,
         key=f"{key}_reached",
     )
+    _beside(first, errors, "people_targeted")
+    _beside(second, errors, "people_reached")
     link = st.text_input(
         _("Public link (how to get it)"),
         value=draft.link,
         placeholder="https://",
         key=f"{key}_link",
     )
+    _beside(None, errors, "link")
     contact = st.text_input(
         _("Contact e-mail for the office (never shown to the public)"),
         value=draft.contact_email,
         key=f"{key}_contact",
     )
+    _beside(None, errors, "contact_email")
     return InitiativeDraft(
         code=draft.code,
         title=title,
@@ -206,8 +272,8 @@ def initiative_summary(draft: InitiativeDraft, *, choices: FormChoices) -> None:
         or "—",
         _("How people get it (channels)"): ", ".join(_(CHANNEL_LABELS[c]) for c in draft.channels)
         or "—",
-        _("Planned start"): draft.planned_start or "—",
-        _("Planned end"): draft.planned_end or "—",
+        _("Planned start"): format_date(draft.planned_start) or "—",
+        _("Planned end"): format_date(draft.planned_end) or _("no end date"),
         _("Status"): _(STATUS_LABELS[draft.status]),
         _("People targeted"): draft.people_targeted if draft.people_targeted is not None else "—",
         _("People reached so far"): draft.people_reached
@@ -231,10 +297,10 @@ def initiative_table(rows: list[InitiativeRow], *, choices: FormChoices) -> None
                 _("Review"): _(REVIEW_STATE_LABELS[r.review_state])
                 + (" · " + _("edit waiting") if r.has_pending_edit else ""),
                 _("Status"): _(STATUS_LABELS[r.status]),
-                _("Where"): ", ".join(r.areas),
-                _("Planned start"): r.planned_start,
-                _("Planned end"): r.planned_end,
-                _("People reached so far"): r.people_reached,
+                _("Where"): ", ".join(choices.areas.get(a, a) for a in r.areas) or "—",
+                _("Planned start"): format_date(r.planned_start) or "—",
+                _("Planned end"): format_date(r.planned_end) or _("no end date"),
+                _("People reached so far"): format_number(r.people_reached) or "—",
                 _("Needs attention"): " ".join(
                     flag
                     for flag, on in (

@@ -5,22 +5,63 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
-from hub.i18n import _
+from hub.auth import Principal
+from hub.db import session_scope
+from hub.i18n import _, format_date, format_number
 from initiatives.models import InitiativeDraft
-from initiatives.overlap import Coverage, OverlapPair, SimilarInitiative
+from initiatives.overlap import (
+    Coverage,
+    OverlapPair,
+    SimilarInitiative,
+    decide_pair,
+    note_overlap_response,
+    similar_to_draft,
+    warn_threshold,
+)
+from initiatives.overlap_models import DECISION_LABELS, Decision
 from initiatives.queries import FormChoices
-from ui.forms import md
-from ui.initiatives import initiative_summary
+from initiatives.service import create_initiative
+from ui.forms import md, save_and_rerun
+from ui.initiatives import check_fields, initiative_fields, initiative_summary
+from ui.session import get_engine
+
+# Session-state key suffixes of the new-initiative form (reset_form clears them):
+SIMILAR = "similar"  # the initiatives shown as similar
+NEAREST = "nearest"  # the nearest one when none was similar enough
+PENDING = "pending"  # a submitted draft waiting for the partner's answer
+
+
+def nearest_caption(nearest: SimilarInitiative | None) -> str:
+    """Why no warning: how near the nearest visible initiative came, and what differed."""
+    if nearest is None:
+        return _("No similar initiative found: nothing in the registry is comparable yet.")
+    return _(
+        "No similar initiative found. Nearest: {code} · {title}, score {score} "
+        "(a warning starts at {threshold}): {explanation}."
+    ).format(
+        code=nearest.code,
+        title=md(nearest.title),
+        score=format_number(round(nearest.score, 2)),
+        threshold=format_number(warn_threshold()),
+        explanation=md(nearest.explanation),
+    )
 
 
 def similar_initiatives(
-    matches: list[SimilarInitiative], *, key: str, choices: FormChoices
+    matches: list[SimilarInitiative],
+    *,
+    key: str,
+    choices: FormChoices,
+    nearest: SimilarInitiative | None = None,
+    ask: bool = True,
 ) -> tuple[list[int], str]:
-    """The closest existing initiatives to a draft, and why; the partner may mark some as
-    related or say how theirs differs. Returns (related initiative ids, note)."""
+    """The closest existing initiatives to a draft (best first), each with the engine's
+    explanation; with ``ask`` the partner may mark some as related or say how theirs
+    differs. With none, why not (``nearest``). Returns (related ids, note)."""
     if not matches:
-        st.success(_("No similar initiative found."), icon=":material/task_alt:")
+        st.success(nearest_caption(nearest), icon=":material/task_alt:")
         return [], ""
     st.warning(
         _("Similar initiatives exist. You may still submit; consider contacting them first."),
@@ -28,8 +69,11 @@ def similar_initiatives(
     )
     for match in matches:
         with st.container(border=True):
-            st.markdown(f"**{md(match.title)}** · {md(match.organisation)} · {match.code}")
-            when = " – ".join(str(d) for d in (match.start, match.end) if d) or "—"
+            st.markdown(
+                f"**{md(match.title)}** · {md(match.organisation)} · {match.code} · "
+                + _("score {score}").format(score=format_number(round(match.score, 2)))
+            )
+            when = " – ".join(format_date(d) for d in (match.start, match.end) if d) or "—"
             st.caption(
                 " · ".join(
                     (
@@ -47,15 +91,194 @@ def similar_initiatives(
                 )
             )
             st.markdown(_("Why: {explanation}").format(explanation=md(match.explanation)))
+    if not ask:
+        return [], ""
     by_id = {m.initiative_id: m for m in matches}
     related = st.multiselect(
         _("Ours is related to (linked for the coordination office)"),
         list(by_id),
         format_func=lambda i: f"{by_id[i].code} · {by_id[i].title}",
         key=f"{key}_related",
+        placeholder=_("Choose initiatives"),
     )
     note = st.text_area(_("How ours differs from them (optional)"), key=f"{key}_differs")
     return list(related), note
+
+
+def _nearest(
+    session: Session, actor: Principal, draft: InitiativeDraft
+) -> SimilarInitiative | None:
+    found = similar_to_draft(session=session, actor=actor, draft=draft, limit=1, min_score=0)
+    return found[0] if found else None
+
+
+def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
+    """The partner's new-initiative form. Submit runs the similar-initiative check first
+    (issue 15): with candidates above the warn threshold the draft is held, shown with
+    them, until the partner submits anyway, links it as related or explains the
+    difference; with none it is sent, saying how near the nearest came. The check button
+    gives an early look."""
+    similar_key, nearest_key, pending_key = (f"{key}_{k}" for k in (SIMILAR, NEAREST, PENDING))
+    with st.form(key):
+        draft = initiative_fields(
+            None, key=key, choices=choices, lead_organisation_id=actor.organisation_id
+        )
+        left, middle, right = st.columns(3)
+        checked = left.form_submit_button(_("Check for similar initiatives"))
+        as_draft = middle.form_submit_button(_("Save as draft"))
+        submitted = right.form_submit_button(_("Submit for review"), type="primary")
+    if checked:
+        with session_scope(get_engine()) as session:
+            found = similar_to_draft(session=session, actor=actor, draft=draft)
+            st.session_state[similar_key] = found
+            st.session_state[nearest_key] = None if found else _nearest(session, actor, draft)
+        st.session_state.pop(pending_key, None)
+    if submitted and check_fields(key, draft):
+        with session_scope(get_engine()) as session:
+            found = similar_to_draft(session=session, actor=actor, draft=draft)
+            st.session_state[nearest_key] = None if found else _nearest(session, actor, draft)
+        if found:
+            st.session_state[similar_key] = found
+            st.session_state[pending_key] = draft
+        else:
+            st.session_state.pop(similar_key, None)
+            st.session_state.pop(pending_key, None)
+
+    similar: list[SimilarInitiative] | None = st.session_state.get(similar_key)
+    pending: InitiativeDraft | None = st.session_state.get(pending_key)
+    nearest: SimilarInitiative | None = st.session_state.get(nearest_key)
+    held = pending is not None and bool(similar)
+    if held:
+        st.subheader(_("Before it is sent: similar initiatives"))
+        st.caption(
+            _(
+                "Your initiative is not sent yet. Submit it anyway, link it to the ones it "
+                "is related to, or explain how it differs."
+            )
+        )
+    related: list[int] = []
+    differs = ""
+    if similar is not None:
+        related, differs = similar_initiatives(similar, key=key, choices=choices, nearest=nearest)
+    answer = None
+    if held:
+        first, second, third, fourth = st.columns(4)
+        if first.button(_("Submit anyway"), key=f"{key}_answer_anyway", type="primary"):
+            answer = "anyway"
+        if second.button(_("Link as related and submit"), key=f"{key}_answer_related"):
+            answer = "related"
+        if third.button(_("Explain the difference and submit"), key=f"{key}_answer_explain"):
+            answer = "explain"
+        if fourth.button(_("Back to the form"), key=f"{key}_answer_back"):
+            st.session_state.pop(pending_key, None)
+            st.rerun()
+        if answer == "related" and not related:
+            st.error(_("Choose the initiatives yours is related to, above."))
+            answer = None
+        if answer == "explain" and not differs.strip():
+            st.error(_("Write how yours differs from them, above."))
+            answer = None
+
+    def create(session: Session, new: InitiativeDraft, *, submit: bool) -> None:
+        created = create_initiative(session=session, actor=actor, draft=new, submit=submit)
+        if similar:
+            note_overlap_response(
+                session=session,
+                actor=actor,
+                initiative_id=created.id or 0,
+                shown_ids=[m.initiative_id for m in similar],
+                related_ids=related,
+                note=differs,
+            )
+
+    sent = _("Submitted. The coordination office will review it.")
+    if as_draft and check_fields(key, draft):
+        save_and_rerun(_("Saved."), key, lambda s: create(s, draft, submit=False))
+    if submitted and not held:
+        save_and_rerun(
+            sent + " " + nearest_caption(nearest), key, lambda s: create(s, draft, submit=True)
+        )
+    if answer is not None and pending is not None:
+        waiting = pending
+        save_and_rerun(sent, key, lambda s: create(s, waiting, submit=True))
+
+
+def decision_box(
+    key: str, *, pair: tuple[int, int], drafts: dict[int, InitiativeDraft], actor: Principal
+) -> None:
+    """Staff's decision on a pair (issue 15): nothing is chosen for them, and a merge
+    names the record it will withdraw and asks to be confirmed before anything is
+    written."""
+    decision = st.radio(
+        _("Decision"),
+        list(Decision),
+        index=None,
+        format_func=lambda d: _(DECISION_LABELS[d]),
+        key=f"{key}_decision",
+    )
+    if decision is None:
+        st.caption(_("Choose a decision: nothing is recorded until you do."))
+        return
+    reason = st.text_area(_("Reason"), key=f"{key}_reason")
+    if decision is not Decision.DUPLICATE:
+        if st.button(_("Record decision"), type="primary", key=f"{key}_record"):
+            save_and_rerun(
+                _("Decision recorded."),
+                key,
+                lambda s: decide_pair(
+                    session=s,
+                    actor=actor,
+                    initiative_a_id=pair[0],
+                    initiative_b_id=pair[1],
+                    decision=decision,
+                    reason=reason,
+                ),
+            )
+        return
+    keep = st.radio(
+        _("Keep which record?"),
+        list(pair),
+        index=None,
+        format_func=lambda i: drafts[i].title,
+        key=f"{key}_keep",
+    )
+    if keep is None:
+        st.caption(_("Choose the record to keep; the other one is withdrawn."))
+        return
+    merged = drafts[pair[1] if keep == pair[0] else pair[0]]
+    st.warning(
+        _(
+            "Merging withdraws {code} · {title}: it leaves the public site and the "
+            "registry's active lists, its partner sees it as merged into {kept}, and the "
+            "two records are linked. This cannot be undone here."
+        ).format(code=merged.code or "—", title=md(merged.title), kept=md(drafts[keep].title)),
+        icon=":material/warning:",
+    )
+    confirmed = st.checkbox(
+        _("I have checked: withdraw {code} and keep {kept}.").format(
+            code=merged.code or "—", kept=md(drafts[keep].title)
+        ),
+        key=f"{key}_confirm",
+    )
+    if st.button(
+        _("Merge and withdraw {code}").format(code=merged.code or "—"),
+        type="primary",
+        disabled=not confirmed,
+        key=f"{key}_merge",
+    ):
+        save_and_rerun(
+            _("Merged: {code} was withdrawn.").format(code=merged.code or "—"),
+            key,
+            lambda s: decide_pair(
+                session=s,
+                actor=actor,
+                initiative_a_id=pair[0],
+                initiative_b_id=pair[1],
+                decision=Decision.DUPLICATE,
+                reason=reason,
+                keep_id=keep,
+            ),
+        )
 
 
 def overlap_pairs_table(pairs: list[OverlapPair], titles: dict[int, str]) -> None:

@@ -21,7 +21,13 @@ from initiatives.exchange.formats import (
     ExportRow,
 )
 from initiatives.exchange.iati import iati_identifier, iati_xml, reporting_org_ref
-from initiatives.exchange.importing import ImportReport, RowProblem, import_initiatives
+from initiatives.exchange.importing import (
+    FieldProblem,
+    ImportReport,
+    RowProblem,
+    draft_problems,
+    import_initiatives,
+)
 from initiatives.exchange.tables import (
     MAX_ROWS,
     SEPARATOR,
@@ -46,10 +52,12 @@ __all__ = [
     "ExportFile",
     "ExportFormat",
     "ExportRow",
+    "FieldProblem",
     "ImportReport",
     "RowProblem",
     "area_code",
     "cell_text",
+    "draft_problems",
     "export_initiatives",
     "iati_identifier",
     "iati_xml",

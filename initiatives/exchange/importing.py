@@ -343,9 +343,16 @@ def _set_aside(draft: InitiativeDraft, field: str, ref: _Reference) -> Initiativ
     return draft.model_copy(update=update)
 
 
-def _check_all(
-    draft: InitiativeDraft, values: dict[str, Any], ref: _Reference, session: Session
-) -> tuple[InitiativeDraft | None, list[Problem]]:
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str  # the InitiativeDraft field
+    message: str
+    item: str | None = None  # the one refused value of a list field
+
+
+def every_problem(
+    draft: InitiativeDraft, ref: _Reference, session: Session
+) -> tuple[InitiativeDraft | None, list[FieldProblem]]:
     """Every problem ``validate_draft`` finds in the draft (not only its first), and the
     cleaned draft when there are none."""
 
@@ -359,13 +366,12 @@ def _check_all(
             organisation_ids=ref.organisation_ids,
         )
 
-    problems: list[Problem] = []
+    problems: list[FieldProblem] = []
     for _pass in range(_PASSES):
         try:
             checked = check(draft)
         except InvalidInput as err:
             field = err.field or ""
-            column = FIELD_COLUMNS.get(field, field)
             if field in _LIST_FIELDS:
                 # The earlier fields pass by now, so a one-value list that is refused
                 # for this field names exactly one bad value.
@@ -375,15 +381,15 @@ def _check_all(
                         check(draft.model_copy(update={field: [item]}))
                     except InvalidInput as one:
                         if one.field == field:
-                            problems.append((column, str(one), _shown(item)))
+                            problems.append(FieldProblem(field, str(one), _shown(item)))
                             continue
                     kept.append(item)
                 if len(kept) == len(getattr(draft, field)):
                     kept = []  # refused as a whole: nothing left to tell apart
-                    problems.append((column, str(err), cell_text(values.get(column))))
+                    problems.append(FieldProblem(field, str(err)))
                 draft = draft.model_copy(update={field: kept})
                 continue
-            problems.append((column, str(err), cell_text(values.get(column))))
+            problems.append(FieldProblem(field, str(err)))
             aside = _set_aside(draft, field, ref)
             if aside is None:
                 break
@@ -391,6 +397,12 @@ def _check_all(
         else:
             return (None if problems else checked), problems
     return None, problems
+
+
+def draft_problems(*, session: Session, draft: InitiativeDraft) -> list[FieldProblem]:
+    """Every field problem of one draft, for a form to show beside each field before
+    the service (which checks again) is called."""
+    return every_problem(draft, _Reference.load(session), session)[1]
 
 
 def _shown(item: Any) -> str:
@@ -509,9 +521,13 @@ def import_initiatives(
                     "",
                 )
             )
-        checked, found = _check_all(draft, values, ref, session)
+        checked, found = every_problem(draft, ref, session)
         reported = {c for c, _m, _v in problems}  # a column the parser refused is not
-        problems.extend(p for p in found if p[0] not in reported)  # reported twice
+        for problem in found:  # reported twice
+            column = FIELD_COLUMNS.get(problem.field, problem.field)
+            if column not in reported:
+                value = problem.item if problem.item is not None else values.get(column)
+                problems.append((column, problem.message, cell_text(value)))
         if problems or checked is None:
             report.problems.extend(RowProblem(number, c, m, v) for c, m, v in problems)
             continue

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
+from connectivity import maps
 from hub.auth import Role
 from tests.app.conftest import texts
 
@@ -61,3 +64,30 @@ def test_partner_is_refused(open_app: Callable[[Role | None], AppTest]) -> None:
     app = open_app(Role.PARTNER)
     app.switch_page(PAGE).run()
     assert "Your account does not give access to this page." in texts(app)
+
+
+def test_the_legend_swatches_have_the_map_colours(
+    open_app: Callable[[Role | None], AppTest],
+) -> None:
+    app = open_gap_page(open_app)
+    bodies = [str(h.proto.body) for h in app.get("html")]
+    legend = next(b for b in bodies if "hub-legend" in b)
+    colours = re.findall(r"background-color:(#[0-9a-fA-F]{6})", legend)
+    assert colours == [colour for colour, _label in maps.legend()]
+    assert len(set(colours)) == len(colours) >= 5  # filled, and all different
+    for _colour, label in maps.legend():
+        assert html.escape(label) in legend
+    assert "<script" not in legend
+
+
+def test_no_raw_code_or_none_in_the_filters_and_tables(
+    open_app: Callable[[Role | None], AppTest],
+) -> None:
+    app = open_gap_page(open_app)
+    statuses = app.multiselect(key="gaps_f_2").options  # as the page shows them
+    assert statuses and not {"active", "planned", "completed"} & set(statuses), statuses
+    categories = app.multiselect(key="gaps_f_0").options
+    assert "communications_packages" not in categories
+    for frame in app.dataframe:
+        cells = frame.value.astype(str).to_numpy().ravel().tolist()
+        assert "None" not in cells and "nan" not in cells, frame.value

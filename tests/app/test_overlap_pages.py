@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlmodel import Session, select
+import pytest
+from sqlmodel import Session, col, select
 from streamlit.testing.v1 import AppTest
 
 from hub.auth import Role
@@ -18,61 +19,190 @@ Opener = Callable[[Role | None], AppTest]
 NEW = "partner_new_initiative"
 
 
-def test_staff_see_pairs_with_reasons_and_record_a_decision(
-    open_app: Opener, demo_url: str
-) -> None:
+@pytest.fixture
+def flag_low(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision tests are about the page, not the engine's calibration."""
+    monkeypatch.setenv("HUB_OVERLAP_THRESHOLD", "0.01")
+
+
+def open_overlaps(open_app: Opener) -> tuple[AppTest, str, tuple[int, int]]:
     staff = open_app(Role.STAFF).run()
     staff.switch_page("pages/staff_overlaps.py").run()
     assert not staff.exception, staff.exception
     shown = texts(staff)
-    assert "Overlapping initiatives" in shown
-    assert "Why:" in shown and "same category" in shown  # the demo's three mobile-data offers
-    picked = staff.selectbox(key="overlaps_pick").value
-    form = f"overlaps_decision_{picked[0]}_{picked[1]}"
-    staff.radio(key=f"{form}_decision").set_value("complementary")
-    staff.text_area(key=f"{form}_reason").input("Different operators' customers")
-    staff.button(key=f"FormSubmitter:{form}-Record decision").click().run()
-    assert not staff.exception, staff.exception
-    assert "Decision recorded." in texts(staff)
-    engine = make_engine(demo_url)
+    assert "Overlapping initiatives" in shown and "Why:" in shown, shown
+    picked = tuple(staff.selectbox(key="overlaps_pick").value)
+    return staff, f"overlaps_decision_{picked[0]}_{picked[1]}", (picked[0], picked[1])
+
+
+def stored_rows(url: str) -> tuple[list[OverlapDecision], dict[int, Initiative]]:
+    engine = make_engine(url)
     with Session(engine) as session:
-        decision = session.exec(select(OverlapDecision)).one()
+        decisions = list(session.exec(select(OverlapDecision)).all())
+        initiatives = {i.id or 0: i for i in session.exec(select(Initiative)).all()}
     engine.dispose()
-    assert (decision.initiative_a_id, decision.initiative_b_id) == tuple(picked)
+    return decisions, initiatives
 
 
-def test_partner_checks_for_similar_initiatives_before_submitting(
+@pytest.mark.usefixtures("flag_low")
+def test_staff_see_pairs_with_reasons_and_record_a_decision(
     open_app: Opener, demo_url: str
 ) -> None:
-    partner = open_app(Role.PARTNER).run()
+    staff, form, picked = open_overlaps(open_app)
+    decision = staff.radio(key=f"{form}_decision")
+    assert decision.value is None  # no default: one click records nothing
+    assert "Choose a decision: nothing is recorded until you do." in [
+        c.value for c in staff.caption
+    ]
+    decision.set_value("complementary").run()
+    staff.text_area(key=f"{form}_reason").input("Different operators' customers")
+    staff.button(key=f"{form}_record").click().run()
+    assert not staff.exception, staff.exception
+    assert "Decision recorded." in texts(staff)
+    decisions, _initiatives = stored_rows(demo_url)
+    assert [(d.initiative_a_id, d.initiative_b_id) for d in decisions] == [picked]
+
+
+@pytest.mark.usefixtures("flag_low")
+def test_merging_names_what_is_withdrawn_and_waits_for_confirmation(
+    open_app: Opener, demo_url: str
+) -> None:
+    staff, form, picked = open_overlaps(open_app)
+    staff.radio(key=f"{form}_decision").set_value("duplicate").run()
+    assert not any(b.key == f"{form}_merge" for b in staff.button)  # keep not chosen yet
+    staff.radio(key=f"{form}_keep").set_value(picked[0]).run()
+    _decisions, initiatives = stored_rows(demo_url)
+    merged = initiatives[picked[1]]
+    warning = next(w.value for w in staff.warning if "Merging withdraws" in w.value)
+    assert merged.code in warning and initiatives[picked[0]].title in warning.replace("\\", "")
+    merge = staff.button(key=f"{form}_merge")
+    assert merge.disabled and merged.code in merge.label
+    assert stored_rows(demo_url)[0] == []  # nothing written before the confirmation
+
+    staff.checkbox(key=f"{form}_confirm").check().run()
+    assert not staff.button(key=f"{form}_merge").disabled
+    staff.button(key=f"{form}_merge").click().run()
+    assert not staff.exception, staff.exception
+    assert f"Merged: {merged.code} was withdrawn." in texts(staff).replace("\\", "")
+    decisions, initiatives = stored_rows(demo_url)
+    assert [d.decision.value for d in decisions] == ["duplicate"]
+    assert initiatives[picked[1]].review_state.value == "withdrawn"
+    assert initiatives[picked[0]].review_state.value != "withdrawn"
+
+
+def fill_mobile_data_offer(partner: AppTest, title: str) -> None:
     partner.switch_page("pages/partner_initiatives.py").run()
-    partner.text_input(key=f"{NEW}_title").input("Dados móveis grátis para profissionais de saúde")
+    partner.text_input(key=f"{NEW}_title").input(title)
     partner.text_area(key=f"{NEW}_description").input(
         "Dados móveis gratuitos para médicos e enfermeiros durante a emergência."
     )
     partner.selectbox(key=f"{NEW}_category").set_value("communications_packages")
     partner.multiselect(key=f"{NEW}_groups").set_value(["health_professionals"])
     partner.multiselect(key=f"{NEW}_areas").set_value(["PT"])
-    partner.button(key=f"FormSubmitter:{NEW}-Check for similar initiatives").click().run()
-    assert not partner.exception, partner.exception
-    shown = texts(partner)
-    assert "Similar initiatives exist" in shown, shown
-    assert "Why:" in shown
-    similar = partner.session_state[f"{NEW}_similar"]
-    partner.text_area(key=f"{NEW}_differs").input("Ours is for pharmacists")
+
+
+def created_with_notes(url: str, title: str) -> tuple[list[Initiative], list[OverlapNote]]:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        created = list(session.exec(select(Initiative).where(Initiative.title == title)).all())
+        notes = list(
+            session.exec(
+                select(OverlapNote).where(
+                    col(OverlapNote.initiative_id).in_([c.id for c in created])
+                )
+            ).all()
+        )
+    engine.dispose()
+    return created, notes
+
+
+@pytest.fixture
+def warn_low(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warning tests are about the form, not the engine's calibration (its own tests
+    cover that): any comparable initiative warns."""
+    monkeypatch.setenv("HUB_OVERLAP_WARN_THRESHOLD", "0.01")
+
+
+@pytest.mark.usefixtures("warn_low")
+def test_submit_checks_first_and_holds_the_record_until_the_partner_answers(
+    open_app: Opener, demo_url: str
+) -> None:
+    title = "Dados móveis grátis para profissionais de saúde"
+    partner = open_app(Role.PARTNER).run()
+    fill_mobile_data_offer(partner, title)
     partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
     assert not partner.exception, partner.exception
+    shown = texts(partner)
+    assert "Before it is sent: similar initiatives" in shown, shown
+    assert "Similar initiatives exist" in shown and "Why:" in shown
+    assert "Submitted." not in shown
+    assert created_with_notes(demo_url, title)[0] == []  # nothing sent yet
+    similar = partner.session_state[f"{NEW}_similar"]
+    scores = [s.score for s in similar]
+    assert scores == sorted(scores, reverse=True) and len(similar) <= 5
+
+    partner.button(key=f"{NEW}_answer_explain").click().run()  # no explanation written yet
+    assert "Write how yours differs from them, above." in texts(partner)
+    assert created_with_notes(demo_url, title)[0] == []
+
+    partner.text_area(key=f"{NEW}_differs").input("Ours is for pharmacists")
+    partner.button(key=f"{NEW}_answer_explain").click().run()
+    assert not partner.exception, partner.exception
     assert "Submitted." in texts(partner)
-    engine = make_engine(demo_url)
-    with Session(engine) as session:
-        created = session.exec(
-            select(Initiative).where(
-                Initiative.title == "Dados móveis grátis para profissionais de saúde"
-            )
-        ).one()
-        notes = session.exec(
-            select(OverlapNote).where(OverlapNote.initiative_id == created.id)
-        ).all()
-    engine.dispose()
+    created, notes = created_with_notes(demo_url, title)
+    assert len(created) == 1 and created[0].review_state.value == "submitted"
     assert {n.other_initiative_id for n in notes} == {s.initiative_id for s in similar}
     assert all(n.note == "Ours is for pharmacists" for n in notes)
+
+
+@pytest.mark.usefixtures("warn_low")
+def test_link_as_related_links_the_chosen_ones(open_app: Opener, demo_url: str) -> None:
+    title = "Cartões SIM para médicos internos"
+    partner = open_app(Role.PARTNER).run()
+    fill_mobile_data_offer(partner, title)
+    partner.button(key=f"FormSubmitter:{NEW}-Check for similar initiatives").click().run()
+    assert "Similar initiatives exist" in texts(partner)  # the early look
+    partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
+    similar = partner.session_state[f"{NEW}_similar"]
+    partner.multiselect(key=f"{NEW}_related").set_value([similar[0].initiative_id])
+    partner.button(key=f"{NEW}_answer_related").click().run()
+    assert not partner.exception, partner.exception
+    created, notes = created_with_notes(demo_url, title)
+    assert len(created) == 1
+    assert [(n.other_initiative_id, n.related) for n in notes] == [(similar[0].initiative_id, True)]
+
+
+def test_an_unlike_initiative_is_sent_at_once_saying_how_near_the_nearest_came(
+    open_app: Opener, demo_url: str
+) -> None:
+    title = "Oficina de costura de máscaras em Bragança"
+    partner = open_app(Role.PARTNER).run()
+    partner.switch_page("pages/partner_initiatives.py").run()
+    partner.text_input(key=f"{NEW}_title").input(title)
+    partner.selectbox(key=f"{NEW}_category").set_value("other")
+    partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
+    assert not partner.exception, partner.exception
+    shown = texts(partner)
+    assert "Submitted." in shown and "No similar initiative found" in shown, shown
+    assert "Nearest:" in shown and "a warning starts at" in shown
+    assert len(created_with_notes(demo_url, title)[0]) == 1
+
+
+def test_refused_fields_are_shown_beside_the_field_and_at_the_top(
+    open_app: Opener, demo_url: str
+) -> None:
+    partner = open_app(Role.PARTNER).run()
+    partner.switch_page("pages/partner_initiatives.py").run()
+    partner.text_input(key=f"{NEW}_title").input("Linha de apoio")
+    partner.selectbox(key=f"{NEW}_category").set_value("other")
+    partner.text_input(key=f"{NEW}_link").input("javascript:alert(1)")
+    partner.text_input(key=f"{NEW}_contact").input("not-an-address")
+    partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
+    assert not partner.exception, partner.exception
+    errors = [str(e.value).replace("\\", "") for e in partner.error]
+    top = next(e for e in errors if e.startswith("Nothing was saved."))
+    assert "Public link" in top and "Contact e-mail" in top
+    beside = [e for e in errors if e != top]
+    assert any(e.startswith("Public link:") for e in beside), errors
+    assert any(e.startswith("Contact e-mail:") for e in beside), errors
+    assert created_with_notes(demo_url, "Linha de apoio")[0] == []

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from hub.auth import Role
 from hub.db import make_engine
 from initiatives.models import Initiative, ReviewState
-from tests.app.conftest import texts
+from tests.app.conftest import principal_of, texts
 
 Opener = Callable[[Role | None], AppTest]
 NEW = "partner_new_initiative"
@@ -113,7 +113,36 @@ def test_partner_imports_a_spreadsheet_and_bad_rows_are_reported(
     partner.button(key="partner_import_go").click().run()
     created = stored(demo_url, "Apoio escolar por telefone")
     assert created is not None
-    assert created.lead_organisation_id == partner.session_state["hub_principal"].organisation_id
+    assert created.lead_organisation_id == principal_of(demo_url, Role.PARTNER).organisation_id
+
+
+def test_the_import_report_lists_every_problem_of_a_row_and_downloads(
+    open_app: Opener, demo_url: str
+) -> None:
+    partner = open_app(Role.PARTNER).run()
+    partner.switch_page("pages/partner_initiatives.py").run()
+    bad = (
+        "id,title,category,target_groups,areas,channels,link\n"
+        "IMP-9,Apoio escolar,astrology,martians,Narnia;PT-99,pigeon,javascript:x\n"
+    )
+    partner.file_uploader(key="partner_import_file").set_value(
+        ("iniciativas.csv", bad.encode(), "text/csv")
+    ).run()
+    partner.button(key="partner_import_go").click().run()
+    assert not partner.exception, partner.exception
+    problems = partner.dataframe[-1].value
+    assert list(problems.columns) == ["Row", "Column", "Value", "Problem"]
+    assert list(zip(problems["Column"], problems["Value"], strict=True)) == [
+        ("channels", "pigeon"),
+        ("category", "astrology"),
+        ("target_groups", "martians"),
+        ("areas", "Narnia"),
+        ("areas", "PT-99"),
+        ("link", "javascript:x"),
+    ]
+    assert set(problems["Row"]) == {2}
+    download = partner.get("download_button")
+    assert any("Download the report (CSV)" in str(d.proto.label) for d in download), download
 
 
 def test_staff_export_offers_every_format(open_app: Opener) -> None:
