@@ -36,9 +36,9 @@ def violations(page: Page) -> list[str]:
     ]
 
 
-def first_answer_path(page: Page) -> str:
-    href = page.locator('a[href^="/answers/"]').first.get_attribute("href")
-    assert href, "the demo has published answers"
+def first_item_path(page: Page, kind: str) -> str:
+    href = page.locator(f'a[href^="/{kind}/"]').first.get_attribute("href")
+    assert href, f"the demo has published {kind}"
     return urlsplit(href).path
 
 
@@ -50,8 +50,13 @@ def test_page_initiative_and_answer_have_no_accessibility_violations(
     page.get_by_role("heading", level=1).wait_for()
     assert page.locator("html").get_attribute("lang") == language
     assert violations(page) == []
-    answer = first_answer_path(page)
-    for path in (f"/initiatives/{LIVE}?lang={language}", f"{answer}?lang={language}"):
+    answer = first_item_path(page, "answers")
+    measure = first_item_path(page, "measures")
+    for path in (
+        f"/initiatives/{LIVE}?lang={language}",
+        f"{answer}?lang={language}",
+        f"{measure}?lang={language}",
+    ):
         item = open_page(path)
         item.get_by_role("heading", level=1).wait_for()
         assert item.locator("html").get_attribute("lang") == language
