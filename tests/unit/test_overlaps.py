@@ -365,7 +365,9 @@ GOOD = (
 def test_cli_writes_overlapping_pairs(cli_db: Path) -> None:
     result = _run(cli_db, GOOD.encode("cp1252", errors="replace"), "--threshold", "0.3")
     assert result.exit_code == 0, result.output
-    lines = (cli_db / "out.csv").read_text(encoding="utf-8").splitlines()
+    raw = (cli_db / "out.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM first, as every CSV the hub writes
+    lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0] == "id_a,id_b,score,explanation"
     assert lines[1].startswith("A1,A2,") and len(lines) == 2
 
