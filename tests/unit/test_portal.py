@@ -148,7 +148,7 @@ def test_links_from_outside_are_scheme_checked_at_render(
             ],
         )
     ]
-    html = render_index(content, base="/public/", demo=False, generated_at=datetime.now(UTC))
+    html = render_index(content, base="/", demo=False, generated_at=datetime.now(UTC))
     assert "javascript:" not in html
     assert "<b>bold</b>" not in html and "<script>x" not in html
     assert "Bad link" in html
@@ -161,20 +161,23 @@ def test_http_routes_send_cache_headers_and_304(
     monkeypatch.setattr(portal.routes, "_cache", None)
     monkeypatch.setattr(portal.routes, "make_engine", lambda: engine)
     client = TestClient(Starlette(routes=ROUTES))
-    first = client.get("/public/?lang=en")
+    first = client.get("/?lang=en")
     assert first.status_code == 200 and "Cached support" in first.text
     assert first.headers["etag"] and first.headers["last-modified"]
     assert "max-age" in first.headers["cache-control"]
-    again = client.get("/public/?lang=en", headers={"If-None-Match": first.headers["etag"]})
+    again = client.get("/?lang=en", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     for path, kind in (
-        ("/public/feed.xml", "atom"),
-        ("/public/initiatives.json", "json"),
-        ("/public/initiatives.csv", "csv"),
+        ("/feed.xml", "atom"),
+        ("/initiatives.json", "json"),
+        ("/initiatives.csv", "csv"),
+        ("/contacts.json", "json"),
+        ("/answers.json", "json"),
+        ("/measures.json", "json"),
     ):
         response = client.get(path)
         assert response.status_code == 200 and kind in response.headers["content-type"]
-    assert client.get("/public/?lang=pt").text != first.text  # Portuguese by default
+    assert client.get("/?lang=pt").text != first.text  # Portuguese by default
 
 
 def test_export_public_writes_every_file(
