@@ -12,6 +12,7 @@ Nothing reaches the public without a staff member publishing it; the public shap
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,18 @@ from partners import webhooks
 log = logging.getLogger("hub.answers")
 
 ANSWER_MAX = 10_000
+# Words of four letters or more that say nothing about a question's subject (folded).
+# fmt: off
+FUNCTION_WORDS = frozenset(
+    {
+        "para", "como", "quando", "porque", "sobre", "posso", "pode", "podem", "onde", "qual",
+        "quais", "esta", "este", "estou", "isso", "mais", "muito", "entre", "depois", "antes",
+        "ainda", "tenho", "temos", "fazer", "devo", "with", "what", "when", "where", "which",
+        "there", "their", "about", "have", "from", "that", "this", "will", "should", "could",
+        "would", "does",
+    }
+)
+# fmt: on
 OPEN_STATES = (QuestionState.RECEIVED, QuestionState.TRIAGED)
 USEFUL_OVERALL = Limit(capacity=200, per_hour=3000)
 
@@ -287,7 +300,14 @@ def similar_questions(
     if not ids:
         return []
     found = {q.id: q for q in session.exec(select(Question).where(col(Question.id).in_(ids)))}
-    return [found[i] for i in ids if i in found]
+    # Any shared word ranks a question, "de" and "para" too: a suggestion must share a
+    # word that carries meaning (issue 15: unrelated merge suggestions).
+    words = _content_words(question.public_text)
+    return [found[i] for i in ids if i in found and words & _content_words(found[i].public_text)]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", fold(text)) if len(w) >= 4 and w not in FUNCTION_WORDS}
 
 
 def answer_history(

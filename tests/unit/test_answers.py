@@ -375,3 +375,13 @@ def test_a_merge_racing_an_edit_is_told_to_reload_and_moves_nothing(
     assert get_question(session=session, actor=staff, question_id=target).ask_count == 1
     contacts = session.exec(select(QuestionContact.question_id)).all()
     assert list(contacts) == [duplicate]
+
+
+def test_merge_suggestions_share_a_word_that_carries_meaning(
+    session: Session, staff: Principal
+) -> None:
+    pharmacy = ask(session, "Posso ir à farmácia de carro?", client="one")
+    unrelated = ask(session, "Como é que vou para o trabalho de comboio?", client="two")
+    same = ask(session, "A farmácia está aberta ao domingo?", client="three")
+    suggestions = similar_questions(session=session, actor=staff, question_id=pharmacy)
+    assert [q.id for q in suggestions] == [same], unrelated  # "de" alone is not enough
