@@ -71,6 +71,7 @@ class LeafletOffer:
     where: str  # "" when it covers the whole area of the leaflet
     valid_until: date | None
     online_only: bool
+    channels: tuple[Channel, ...] = ()
 
 
 @dataclass
@@ -120,6 +121,7 @@ def _offer(initiative: InitiativePublic, *, where: str) -> LeafletOffer:
         where=where,
         valid_until=initiative.end_date,
         online_only=not offline,
+        channels=tuple(initiative.channels),
     )
 
 

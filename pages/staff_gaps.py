@@ -22,6 +22,7 @@ from ui.gaps import (
     targets_list,
 )
 from ui.guards import require_role
+from ui.outreach import area_outreach, top_leaflets
 
 principal = require_role(*STAFF_ROLES)
 
@@ -150,4 +151,7 @@ with list_col:
     targets_list(ranked, top, level=level, geometries=geometries)
 
 area_breakdown(ranked, key=AREA_KEY)
+if ranked:  # issue 19: offline reach, leaflet and public page of the area
+    area_outreach(st.session_state[AREA_KEY], actor=principal)
+top_leaflets(top)  # issue 19: leaflets of the largest gaps, one ZIP
 indicator_import(key=UPLOAD_KEY, actor=principal)

@@ -1,0 +1,74 @@
+"""Staff widgets of the offline channels (issue 19), shown on the gap map: for the area
+picked, the offers that reach people without internet, the subscribers and what was
+asked by SMS, with its leaflet (PDF) and public page; and one ZIP of leaflets for the
+areas with the largest gap."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hub.auth import Principal
+from hub.db import session_scope
+from hub.errors import HubError
+from hub.i18n import _, get_language
+from initiatives.models import CHANNEL_LABELS
+from outreach.leaflets import area_page_url, leaflet_pdf, leaflets_zip
+from outreach.reach import offline_reach
+from ui.session import get_engine
+
+LEAFLET_KEY = "outreach_leaflet"
+ZIP_KEY = "outreach_zip"
+EASY_KEY = "outreach_easy"
+KEYWORD_LABELS = {"info": "INFO", "follow": "SEGUIR"}
+
+
+def area_outreach(code: str, *, actor: Principal) -> None:
+    """Offline reach of one area, its leaflet and its public page."""
+    st.subheader(_("Reaching people offline"))
+    try:
+        with session_scope(get_engine()) as session:
+            reach = offline_reach(session=session, actor=actor, area_code=code)
+    except HubError as err:
+        st.error(str(err))
+        return
+    columns = st.columns(len(reach.by_channel) + 2)
+    for column, (channel, count) in zip(columns, reach.by_channel.items(), strict=False):
+        column.metric(_(CHANNEL_LABELS[channel]), count)
+    columns[-2].metric(_("Subscribers"), reach.subscribers)
+    columns[-1].metric(
+        _("SMS asked (30 days)"), sum(reach.sms_by_keyword.values()),
+        help=", ".join(f"{KEYWORD_LABELS.get(k, k)}: {n}" for k, n in reach.sms_by_keyword.items())
+        or None,
+    )  # fmt: skip
+    easy = st.toggle(_("Easy Read"), key=EASY_KEY)
+    prepare, page = st.columns(2)
+    if prepare.button(_("Prepare the leaflet (PDF)"), icon=":material/print:"):
+        with session_scope(get_engine()) as session:
+            st.session_state[LEAFLET_KEY] = leaflet_pdf(
+                session=session, area_code=code, language=get_language(), easy_read=easy
+            )
+    page.link_button(_("The area's public page"), area_page_url(code), icon=":material/public:")
+    ready = st.session_state.get(LEAFLET_KEY)
+    if ready and ready[0].startswith(f"leaflet-{code}-"):
+        st.download_button(
+            _("Download {name}").format(name=ready[0]), ready[1], file_name=ready[0],
+            mime="application/pdf", icon=":material/download:",
+        )  # fmt: skip
+
+
+def top_leaflets(codes: list[str]) -> None:
+    """One ZIP with the leaflets of ``codes`` (the largest gaps, in order)."""
+    label = _("Leaflets for the {n} areas with the largest gap (ZIP)").format(n=len(codes))
+    if st.button(label, icon=":material/folder_zip:", disabled=not codes):
+        with (
+            st.spinner(_("Printing {n} leaflets...").format(n=len(codes))),
+            session_scope(get_engine()) as session,
+        ):
+            data = leaflets_zip(session=session, area_codes=codes, language=get_language())
+        st.session_state[ZIP_KEY] = (tuple(codes), data)
+    ready = st.session_state.get(ZIP_KEY)
+    if ready and list(ready[0]) == codes:
+        st.download_button(
+            _("Download the ZIP"), ready[1], file_name=f"leaflets-top-{len(codes)}.zip",
+            mime="application/zip", icon=":material/download:",
+        )  # fmt: skip
