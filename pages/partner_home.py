@@ -4,7 +4,7 @@ import streamlit as st
 
 from hub.auth import Role
 from hub.db import session_scope
-from hub.i18n import _
+from hub.i18n import _, format_datetime
 from partners.models import TRUST_LEVEL_LABELS
 from partners.service import get_organisation, update_organisation
 from ui.forms import md, save_and_rerun, shown_version
@@ -29,7 +29,7 @@ st.title(md(organisation.name))
 st.caption(
     _("Trust level given by the office: {level}. Last changed {when} by {who}.").format(
         level=_(TRUST_LEVEL_LABELS[organisation.trust_level]),
-        when=organisation.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        when=format_datetime(organisation.updated_at, format="short"),
         who=organisation.updated_by or "—",
     )
 )

@@ -17,7 +17,7 @@ from answers.directory import (
 from answers.models import TOPIC_LABELS, ContactDraft, MeasureDraft, Topic
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
-from hub.i18n import _
+from hub.i18n import _, format_date
 from ui.answers import contact_fields, measure_fields
 from ui.forms import save_and_rerun, shown_version
 from ui.guards import require_role
@@ -44,9 +44,9 @@ with measures_tab:
                     _("Id"): m.id,
                     _("Government area"): _(TOPIC_LABELS[m.area]),
                     _("Title"): m.title,
-                    _("In force from"): m.in_force_from,
-                    _("In force until"): m.in_force_to,
-                    _("Published"): m.published,
+                    _("In force from"): format_date(m.in_force_from) or "—",
+                    _("In force until"): format_date(m.in_force_to) or _("no end date"),
+                    _("Published"): _("Yes") if m.published else _("No"),
                 }
                 for m in measures
             ]

@@ -16,11 +16,11 @@ from feeds.topics import topic_keys, topic_label
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.errors import HubError
-from hub.i18n import _
+from hub.i18n import _, format_datetime
 from hub.urls import safe_http_url
-from ui.forms import md
+from ui.forms import clear_data_caches, md
 from ui.guards import require_role
-from ui.session import clear_public_caches, flash, get_engine
+from ui.session import flash, get_engine
 
 principal = require_role(*STAFF_ROLES)
 
@@ -53,6 +53,7 @@ tiers = right.multiselect(
     default=tiers_shown,
     format_func=lambda t: _(TRUST_TIER_LABELS[t]),
     key=STAFF_FEED_REVIEW_TIERS_KEY,
+    placeholder=_("Choose trust levels"),
 )
 
 with session_scope(get_engine()) as session:
@@ -103,7 +104,7 @@ def act(item: ReviewItem, action: str) -> None:
     except HubError as err:
         st.error(str(err))
     else:
-        clear_public_caches()
+        clear_data_caches()
         flash(_("Saved: {title}").format(title=md(item.title)))
         st.rerun()
 
@@ -118,32 +119,35 @@ for item in items:
             _("{source} ({tier}) · first seen {seen} · {status} · topic: {topic}").format(
                 source=item.source_name,
                 tier=_(TRUST_TIER_LABELS[item.trust]),
-                seen=item.first_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
+                seen=format_datetime(item.first_seen_at, format="short"),
                 status=_(ITEM_STATUS_LABELS[item.status]),
                 topic=topic_label(item.topic),
             )
         )
         if item.summary_html:
             st.html(item.summary_html)  # sanitized on ingest; Streamlit sanitizes again
-        cols = st.columns([1, 1, 1, 1, 2, 1])
         actions = [
             ("publish", _("Publish"), item.status is not ItemStatus.PUBLISHED),
             ("hide", _("Hide"), item.status is not ItemStatus.HIDDEN),
             ("remove", _("Remove for good"), True),
             ("pin", _("Unpin") if item.pinned else _("Pin"), True),
         ]
-        for col, (action, label, shown) in zip(cols[:4], actions, strict=True):
-            if shown and col.button(
-                label, key=f"{STAFF_FEED_REVIEW_ACTION_KEY}_{action}_{item.id}"
-            ):
-                act(item, action)
-        cols[4].selectbox(
-            _("Topic"),
-            topics,
-            index=topics.index(item.topic) if item.topic in topics else 0,
-            format_func=topic_label,
-            key=f"{STAFF_FEED_REVIEW_TOPIC_KEY}_{item.id}",
-            label_visibility="collapsed",
-        )
-        if cols[5].button(_("Set topic"), key=f"{STAFF_FEED_REVIEW_ACTION_KEY}_topic_{item.id}"):
-            act(item, "topic")
+        # A row that wraps, each button as wide as its label: fixed columns cut the
+        # longer Portuguese labels ("Remover de vez").
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            for action, label, shown in actions:
+                if shown and st.button(
+                    label, key=f"{STAFF_FEED_REVIEW_ACTION_KEY}_{action}_{item.id}"
+                ):
+                    act(item, action)
+            st.selectbox(
+                _("Topic"),
+                topics,
+                index=topics.index(item.topic) if item.topic in topics else 0,
+                format_func=topic_label,
+                key=f"{STAFF_FEED_REVIEW_TOPIC_KEY}_{item.id}",
+                label_visibility="collapsed",
+                width=220,
+            )
+            if st.button(_("Set topic"), key=f"{STAFF_FEED_REVIEW_ACTION_KEY}_topic_{item.id}"):
+                act(item, "topic")

@@ -54,6 +54,7 @@ if rows:
         list(by_id),
         format_func=lambda i: by_id[i].name,
         key=STAFF_FEEDS_REFRESH_PICK_KEY,
+        placeholder=_("Every enabled source"),
     )
     if st.button(_("Refresh now"), key=STAFF_FEEDS_REFRESH_KEY, icon=":material/refresh:"):
         bar = st.progress(0.0, text=_("Fetching feeds…"))
@@ -140,7 +141,12 @@ st.download_button(
     icon=":material/download:",
 )
 upload = st.file_uploader(
-    _("Import sources from an OPML file"), type=["opml", "xml"], key=STAFF_FEEDS_OPML_FILE_KEY
+    _("Import sources from an OPML file"),
+    type=["opml", "xml"],
+    key=STAFF_FEEDS_OPML_FILE_KEY,
+    help=_("Drag the file here or browse for it; at most {n} MB.").format(
+        n=st.get_option("server.maxUploadSize")
+    ),
 )
 tiers = list(TrustTier)
 default_trust = st.selectbox(

@@ -56,7 +56,7 @@ with controls:
     )  # fmt: skip
     layers = st.multiselect(
         _("Layers"), list(LAYERS), default=["districts", "municipalities", "initiatives"],
-        format_func=LAYERS.__getitem__, key=LAYERS_KEY,
+        format_func=LAYERS.__getitem__, key=LAYERS_KEY, placeholder=_("Choose layers"),
     )  # fmt: skip
     top_n = st.slider(_("Targets to list"), 5, 50, 10, key=TOP_KEY)
 with weights_box, st.expander(_("Weights (equal by default)"), icon=":material/tune:"):

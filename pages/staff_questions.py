@@ -23,8 +23,8 @@ from answers.service import (
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
 from hub.i18n import _
-from portal.render import when
 from ui.answers import QuestionAction, answer_fields
+from ui.feeds import when
 from ui.forms import md, save_and_rerun, shown_version
 from ui.guards import require_role
 from ui.session import get_engine
@@ -145,7 +145,14 @@ if not is_published:
         if button.button(_("Merge"), key=f"merge_{picked}_{other.id}"):
             merge_into(other.id)
     others = [i for i in choices if i != picked]
-    into = st.selectbox(_("Or merge into question"), [None, *others], key=MERGE_KEY)
+    into = st.selectbox(
+        _("Or merge into question"),
+        others,
+        index=None,
+        placeholder=_("Choose a question"),
+        format_func=lambda i: f"{i} · {choices[i].public_text[:90]}",
+        key=MERGE_KEY,
+    )
     if into and st.button(_("Merge into the chosen question"), key=f"merge_pick_{picked}"):
         merge_into(into)
 

@@ -18,7 +18,7 @@ from feeds.models import (
     TrustTier,
 )
 from feeds.topics import topic_keys, topic_label
-from hub.i18n import _
+from hub.i18n import _, format_datetime
 
 
 def source_fields(existing: FeedSource | None, *, key: str) -> SourceDraft:
@@ -64,6 +64,7 @@ def source_fields(existing: FeedSource | None, *, key: str) -> SourceDraft:
         default=chosen,
         format_func=topic_label,
         key=f"{key}_topics",
+        placeholder=_("Choose topics"),
         help=_("Used when no keyword rule matches an item."),
     )
     attribution = st.text_input(
@@ -89,7 +90,8 @@ def source_fields(existing: FeedSource | None, *, key: str) -> SourceDraft:
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """A moment in the office's time zone and the page language; "—" when there is none."""
+    return format_datetime(value, format="short") if value else "—"
 
 
 def feed_health_table(rows: list[SourceHealth]) -> None:
