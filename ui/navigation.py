@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import streamlit as st
+
 from hub.auth import Role
-from hub.i18n import _
+from hub.i18n import LANGUAGES, _, get_language
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,15 @@ def every_page_file() -> set[str]:
             sections = pages_for(role, forced_password_change=forced)
             files |= {item.file for items in sections.values() for item in items}
     return files
+
+
+def announce_language() -> None:
+    """Set ``<html lang>`` to the page language. Streamlit serves one index.html with
+    ``lang="en"`` for every page and offers no setting for it, so screen readers would
+    read Portuguese with English rules; a two-line inline script (nothing fetched) sets
+    it on every run. In the sidebar, where an empty element takes no room."""
+    language = get_language() if get_language() in LANGUAGES else "pt"
+    st.sidebar.html(
+        f"<script>document.documentElement.lang = {language!r};</script>",
+        unsafe_allow_javascript=True,
+    )
