@@ -45,7 +45,7 @@ from feeds.topics import load_topics
 from hub.db import make_engine
 from hub.records import utcnow
 from initiatives.exchange import import_initiatives
-from initiatives.models import Initiative, ReviewState
+from initiatives.models import Initiative, ReviewState, Status
 from portal.content import PublicQuery
 from portal.site import build
 
@@ -67,6 +67,13 @@ def seed(folder: Path) -> str:
         )
         assert not report.problems, report.problems[:3]
         session.execute(update(Initiative).values(review_state=ReviewState.PUBLISHED))
+        # The generated rows are all of 2020: keep half in force today, so the front page
+        # (which lists what is in force) shows a real list and the rest is "ended".
+        session.execute(
+            update(Initiative)
+            .where(Initiative.id % 2 == 0)  # type: ignore[operator]
+            .values(status=Status.ACTIVE, planned_end=None, actual_end=None)
+        )
         topics = load_topics()
         for n in range(FEEDS):
             source = FeedSource(
