@@ -9,12 +9,11 @@ every error leaves as problem+json (``api.problems``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import bulk, docs, initiatives, problems, public
 from api.deps import wanted_language
@@ -45,6 +44,30 @@ class EngineHolder:
             return self._engine
 
 
+class LanguageMiddleware:
+    """Set the request's language (Accept-Language) before anything runs: a plain ASGI
+    middleware, so the endpoint's thread inherits it and nothing buffers the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope.get("headers") or []).get(b"accept-language", b"")
+        language = wanted_language(header.decode("latin-1"))
+        set_language(language)
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"content-language", language.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_language)
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         title=TITLE,
@@ -56,17 +79,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = EngineHolder(engine)
     problems.install(app)
-
-    @app.middleware("http")
-    async def language(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        set_language(wanted_language(request.headers.get("accept-language")))
-        response = await call_next(request)
-        response.headers.setdefault(
-            "Content-Language", wanted_language(request.headers.get("accept-language"))
-        )
-        return response
+    app.add_middleware(LanguageMiddleware)
 
     app.include_router(bulk.router)
     app.include_router(initiatives.router)

@@ -11,9 +11,9 @@ with Retry-After.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,7 +24,6 @@ from sqlmodel import Session
 from answers.ratelimit import Limit, client_key, take
 from api.problems import TooManyRequests
 from hub import settings
-from hub.auth import Principal
 from hub.clients import rate_limit_identifier
 from hub.errors import AuthenticationFailed, PermissionDenied
 from hub.i18n import LANGUAGES, _
@@ -74,8 +73,53 @@ def _per_minute(name: str) -> Limit:
     return Limit(capacity=max(1.0, per_minute / 2), per_hour=per_minute * 60)
 
 
+class _Leases:
+    """Tokens this process took from a database bucket ahead of time.
+
+    Spending one token per request would cost a database write per request (and on
+    SQLite the one writer's lock). Instead a process takes a small batch (a tenth of the
+    burst, at most ``LEASE_BATCH``) in one write and spends them in memory for at most
+    ``LEASE_SECONDS``; tokens unspent by then are lost, never returned, so replicas
+    together can only ever be stricter than the limit, and by at most a batch each.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[float, float]] = {}  # key -> (tokens, expiry)
+
+    def spend(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, expiry = self._held.get(key, (0.0, 0.0))
+            if tokens >= 1 and expiry > now:
+                self._held[key] = (tokens - 1, expiry)
+                return True
+        return False
+
+    def keep(self, key: str, tokens: float) -> None:
+        with self._lock:
+            if len(self._held) > 10_000:
+                self._held.clear()
+            self._held[key] = (tokens, time.monotonic() + LEASE_SECONDS)
+
+
+LEASE_BATCH = 20
+LEASE_SECONDS = 5.0
+leases = _Leases()
+
+
 def _spend(session: Session, key: str, limit: Limit) -> None:
-    allowed = take(session=session, key=key, limit=limit)
+    # Per database and per limit: a changed setting, or another database in the same
+    # process (tests), never spends tokens leased under the old one.
+    held = f"{id(session.get_bind())}|{limit.capacity}|{limit.per_hour}|{key}"
+    if leases.spend(held):
+        return
+    batch = float(max(1, min(LEASE_BATCH, int(limit.capacity // 10))))
+    allowed = batch > 1 and take(session=session, key=key, limit=limit, cost=batch)
+    if allowed:
+        leases.keep(held, batch - 1)
+    else:
+        allowed = take(session=session, key=key, limit=limit)
     session.commit()
     if not allowed:
         wait = math.ceil(3600.0 / limit.per_hour) if limit.per_hour else 60
@@ -83,17 +127,6 @@ def _spend(session: Session, key: str, limit: Limit) -> None:
             _("Too many requests: wait {n} seconds and try again.").format(n=wait),
             retry_after=wait,
         )
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: a key's principal, or nobody (the public endpoints)."""
-
-    key: KeyPrincipal | None
-
-    @property
-    def principal(self) -> Principal | None:
-        return self.key.principal if self.key else None
 
 
 def _client(request: Request) -> str:
@@ -135,7 +168,3 @@ def writer(key: Annotated[KeyPrincipal, Depends(key_caller)]) -> KeyPrincipal:
 KeyDep = Annotated[KeyPrincipal, Depends(key_caller)]
 WriterDep = Annotated[KeyPrincipal, Depends(writer)]
 PublicDep = Annotated[None, Depends(public_caller)]
-
-
-def monotonic_ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import defaultdict
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import and_, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -38,10 +40,14 @@ from hub.i18n import _
 from initiatives import service
 from initiatives.bulk import drafts_of
 from initiatives.models import (
+    Channel,
     Initiative,
     InitiativeArea,
+    InitiativeChannel,
     InitiativeDraft,
     InitiativeParticipant,
+    InitiativeTargetGroup,
+    Participant,
     ReviewState,
     Status,
 )
@@ -133,53 +139,78 @@ def list_initiatives_query(
 # --- shapes --------------------------------------------------------------------------
 
 
-def shapes(*, session: Session, initiatives: list[Initiative]) -> list[InitiativeOut]:
-    drafts = drafts_of(session=session, initiatives=initiatives)
-    lead_ids = {i.lead_organisation_id for i in initiatives}
-    names = (
-        dict(
-            session.exec(
-                select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(lead_ids))
-            ).all()
-        )
-        if lead_ids
-        else {}
+def _side(
+    session: Session, model: Any, columns: tuple[str, ...], ids: list[int]
+) -> dict[int, list[tuple[Any, ...]]]:
+    """A side table's values by initiative, through SQLAlchemy Core: an ORM-enabled
+    select of the same columns cost ten times as much (3.5 ms against 0.4 ms a page)."""
+    table = model.__table__
+    found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    statement = core_select(table.c.initiative_id, *(table.c[name] for name in columns)).where(
+        table.c.initiative_id.in_(ids)
     )
-    out = []
-    for initiative in initiatives:
-        draft = drafts[initiative.id or 0]
-        out.append(
-            InitiativeOut(
-                id=initiative.id or 0,
-                code=initiative.code,
-                title=initiative.title,
-                description=initiative.description,
-                lead_organisation_id=initiative.lead_organisation_id,
-                organisation=names.get(initiative.lead_organisation_id, ""),
-                participants=draft.participants,
-                category=initiative.category,
-                target_groups=draft.target_groups,
-                areas=draft.areas,
-                channels=draft.channels,
-                planned_start=initiative.planned_start,
-                planned_end=initiative.planned_end,
-                actual_start=initiative.actual_start,
-                actual_end=initiative.actual_end,
-                status=initiative.status,
-                people_targeted=initiative.people_targeted,
-                people_reached=initiative.people_reached,
-                cost=initiative.cost,
-                link=initiative.link,
-                contact_email=initiative.contact_email,
-                review_state=initiative.review_state,
-                review_note=initiative.review_note,
-                pending_review=initiative.pending_changes is not None,
-                version=initiative.version,
-                last_confirmed_at=initiative.last_confirmed_at,
-                updated_at=initiative.updated_at,
+    for row_id, *values in session.connection().execute(statement):
+        found[row_id].append(tuple(values))
+    return found
+
+
+def shapes(*, session: Session, initiatives: list[Initiative]) -> list[InitiativeOut]:
+    """The API shape of many initiatives: one query per side table (plain rows, not
+    drafts: a page of 200 stays a few milliseconds)."""
+    ids = [i.id for i in initiatives if i.id is not None]
+    if not ids:
+        return []
+    areas = _side(session, InitiativeArea, ("area_code",), ids)
+    groups = _side(session, InitiativeTargetGroup, ("code",), ids)
+    channels = _side(session, InitiativeChannel, ("channel",), ids)
+    joint = _side(session, InitiativeParticipant, ("organisation_id", "role"), ids)
+    participants = {
+        row_id: [Participant(organisation_id=o, role=r) for o, r in values]
+        for row_id, values in joint.items()
+    }
+    lead_ids = {i.lead_organisation_id for i in initiatives}
+    organisations = Organisation.__table__  # type: ignore[attr-defined]
+    names: dict[int, str] = dict(
+        session.connection()
+        .execute(
+            core_select(organisations.c.id, organisations.c.name).where(
+                organisations.c.id.in_(lead_ids)
             )
         )
-    return out
+        .all()
+    )
+    return [
+        InitiativeOut(
+            id=i.id or 0,
+            code=i.code,
+            title=i.title,
+            description=i.description,
+            lead_organisation_id=i.lead_organisation_id,
+            organisation=names.get(i.lead_organisation_id, ""),
+            participants=sorted(participants.get(i.id or 0, []), key=lambda p: p.organisation_id),
+            category=i.category,
+            target_groups=sorted(v for (v,) in groups.get(i.id or 0, [])),
+            areas=sorted(v for (v,) in areas.get(i.id or 0, [])),
+            channels=sorted(Channel(v) for (v,) in channels.get(i.id or 0, [])),
+            planned_start=i.planned_start,
+            planned_end=i.planned_end,
+            actual_start=i.actual_start,
+            actual_end=i.actual_end,
+            status=i.status,
+            people_targeted=i.people_targeted,
+            people_reached=i.people_reached,
+            cost=i.cost,
+            link=i.link,
+            contact_email=i.contact_email,
+            review_state=i.review_state,
+            review_note=i.review_note,
+            pending_review=i.pending_changes is not None,
+            version=i.version,
+            last_confirmed_at=i.last_confirmed_at,
+            updated_at=i.updated_at,
+        )
+        for i in initiatives
+    ]
 
 
 def overlap_hints(

@@ -1,0 +1,273 @@
+"""The partner API at 100k initiatives (issue 17): prints its figures, asserts nothing.
+
+- list page p95 (goal <= 30 ms): GET /api/v1/initiatives, 50 a page, through a real
+  uvicorn server on 127.0.0.1, for a partner's key and a staff key, following cursors;
+- bulk upsert of 1,000 rows (goal <= 3 s) and its dry run (goal <= 1.5 s);
+- cached public reads per second with wrk, the API served alone (``serve-api``) in its
+  own process (goal >= 1,000/s on a 2-core machine);
+- webhook deliveries per second to a local receiver (goal >= 200/s).
+
+    .venv/bin/python benchmarks/api.py [INITIATIVES]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import uvicorn
+from sqlmodel import Session, select
+
+from benchmarks.registry_list import populate
+from hub.auth import Role
+from hub.db import make_engine, migrate
+from hub.outbox import pending_count
+from hub.records import utcnow
+from initiatives.models import Initiative
+from partners.accounts import principal_for
+from partners.api_keys import ApiScope, create_api_key
+from partners.models import Account, Organisation
+from partners.webhook_sender import send_due
+from partners.webhooks import emit, subscribe
+
+ROOT = Path(__file__).resolve().parent.parent
+DRAFT = {
+    "title": "Dados móveis grátis para profissionais de saúde",
+    "description": "Dados móveis extra sem custo para médicos e enfermeiros.",
+    "category": "connectivity",
+    "target_groups": ["health_professionals"],
+    "areas": ["PT-11", "1106"],
+    "channels": ["online", "phone"],
+    "planned_start": "2020-03-20",
+    "planned_end": "2020-06-30",
+    "people_targeted": 1000,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18]
+
+
+def accounts(session: Session) -> tuple[Any, Any, int]:
+    organisation = session.exec(select(Organisation).limit(1)).one()
+    staff = Account(email="staff@bench.example", display_name="Staff", role=Role.STAFF)
+    partner = Account(
+        email="partner@bench.example",
+        display_name="Partner",
+        role=Role.PARTNER,
+        organisation_id=organisation.id,
+    )
+    session.add_all([staff, partner])
+    session.commit()
+    return principal_for(staff), principal_for(partner), organisation.id or 0
+
+
+def serve_in_thread(url: str, port: int) -> uvicorn.Server:
+    os.environ["HUB_DATABASE_URL"] = url
+    from api.standalone import standalone
+
+    server = uvicorn.Server(
+        uvicorn.Config(standalone(make_engine(url)), host="127.0.0.1", port=port, log_level="error")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server
+
+
+def time_list(base: str, raw: str, label: str, params: dict[str, Any]) -> None:
+    samples: list[float] = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {raw}"}) as client:
+        cursor = None
+        for _ in range(200):
+            query = {**params, "limit": 50, **({"cursor": cursor} if cursor else {})}
+            started = time.perf_counter()
+            response = client.get("/api/v1/initiatives", params=query)
+            samples.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            cursor = response.json()["next_cursor"]
+    print(
+        f"list page, {label}: p50 {statistics.median(samples):.1f} ms, "
+        f"p95 {p95(samples):.1f} ms (goal <= 30 ms)"
+    )
+
+
+def time_bulk(base: str, raw: str) -> None:
+    rows = [
+        {**DRAFT, "code": f"BENCH-{n:04d}", "title": f"{DRAFT['title']} {n}"} for n in range(1000)
+    ]
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {raw}"}, timeout=120
+    ) as client:
+        for label, params, items in (
+            ("dry run, 1,000 new rows", {"dry_run": "true"}, rows),
+            ("bulk create, 1,000 rows", {}, rows),
+            (
+                "dry run, 1,000 changed rows",
+                {"dry_run": "true"},
+                [{**r, "people_targeted": 2000} for r in rows],
+            ),
+            ("bulk update, 1,000 rows", {}, [{**r, "people_targeted": 2000} for r in rows]),
+        ):
+            started = time.perf_counter()
+            response = client.post("/api/v1/initiatives/bulk", params=params, json={"items": items})
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            goal = "1.5" if "dry" in label else "3"
+            print(f"{label}: {elapsed:.2f} s {response.json()['counts']} (goal <= {goal} s)")
+
+
+def time_public_reads(url: str) -> None:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("cached public reads: wrk not installed, skipped")
+        return
+    port = free_port()
+    environment = {
+        **os.environ,
+        "HUB_DATABASE_URL": url,
+        "HUB_API_PUBLIC_PER_MINUTE": "100000000",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve-api", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        target = f"http://127.0.0.1:{port}/api/v1/public/initiatives?limit=50"
+        for _ in range(100):
+            try:
+                if httpx.get(target, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        for label, path in (
+            ("public initiatives page", target),
+            ("reference categories", f"http://127.0.0.1:{port}/api/v1/reference/categories"),
+        ):
+            output = subprocess.run(
+                [wrk, "-t2", "-c32", "-d10s", path], capture_output=True, text=True, check=True
+            ).stdout
+            rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+            latency = re.search(r"Latency\s+(\S+)", output)
+            print(
+                f"cached public reads, {label} (wrk -t2 -c32, serve-api --workers 2): "
+                f"{float(rate.group(1)) if rate else 0:,.0f}/s, mean latency "
+                f"{latency.group(1) if latency else '?'} (goal >= 1,000/s)"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+class _Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    count = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        with _Sink.lock:
+            _Sink.count += 1
+        self.send_response(204)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def time_deliveries(engine: Any, partner: Any, organisation_id: int, count: int = 2000) -> None:
+    os.environ["HUB_FETCH_ALLOW_HOSTS"] = "127.0.0.1"
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    sink.daemon_threads = True
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{sink.server_address[1]}/hook"
+    with Session(engine) as session:
+        subscribe(session=session, actor=partner, url=url, events=["initiative.published"])
+        for n in range(count):
+            emit(
+                session=session,
+                event_type="initiative.published",
+                organisation_ids=[organisation_id],
+                data={"code": f"INI-{n:06d}", "title": "benchmark"},
+            )
+        session.commit()
+    started = time.perf_counter()
+    while send_due(engine, limit=500):
+        pass
+    elapsed = time.perf_counter() - started
+    with Session(engine) as session:
+        left = pending_count(session=session)
+    sink.shutdown()
+    print(
+        f"webhook deliveries: {_Sink.count:,} in {elapsed:.1f} s = {_Sink.count / elapsed:,.0f}/s "
+        f"({left} left pending; goal >= 200/s)"
+    )
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    os.environ["HUB_API_KEY_PER_MINUTE"] = "100000000"
+    os.environ["HUB_API_PUBLIC_PER_MINUTE"] = "100000000"
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'api.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        with Session(engine) as session:
+            started = time.perf_counter()
+            populate(session, count)
+            print(f"inserted {count:,} initiatives in {time.perf_counter() - started:.1f} s")
+            staff, partner, organisation_id = accounts(session)
+            _k, staff_key = create_api_key(
+                session=session, actor=staff, name="bench", scope=ApiScope.READ_WRITE
+            )
+            _k, partner_key = create_api_key(
+                session=session, actor=partner, name="bench", scope=ApiScope.READ_WRITE
+            )
+            own = len(
+                session.exec(
+                    select(Initiative.id).where(Initiative.lead_organisation_id == organisation_id)
+                ).all()
+            )
+        print(f"the partner's organisation leads {own} initiatives; at {utcnow():%H:%M} UTC")
+        port = free_port()
+        server = serve_in_thread(url, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            time_list(base, staff_key, "staff key, every initiative", {})
+            time_list(base, staff_key, "staff key, category=health", {"category": "health"})
+            time_list(base, partner_key, "partner key (its own)", {})
+            time_bulk(base, partner_key)
+        finally:
+            server.should_exit = True
+        time_public_reads(url)
+        time_deliveries(engine, partner, organisation_id)
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
