@@ -203,7 +203,8 @@ def design(
             ]
         )
         i, j, label = i[keep], j[keep], label[keep]
-    _p, levels, weights = index.score_pairs(i, j)
+    _p, levels = index.score_pairs(i, j)
+    weights = index.pair_weights(i, j)
     sims = index.similarities(i, j)
     columns: list[np.ndarray] = []
     knots = np.asarray(engine.KNOTS)

@@ -1406,22 +1406,28 @@ class OverlapIndex:
 
     # -- scoring ------------------------------------------------------------------------
 
-    def score_pairs(
-        self, i: np.ndarray, j: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Probabilities, comparison levels and weights (pairs x fields) for position pairs,
-        SCORE_PAIRS at a time so the temporaries stay small at a million records."""
-        features = self._features
-        assert features is not None
-        context = self._context(self._description_counts)
+    def probabilities(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The match probability of position pairs, SCORE_PAIRS at a time on
+        SCORE_THREADS threads, keeping nothing else: at 19M candidate pairs the levels
+        would take 170 MB and the weights 700 MB. ``score_pairs`` and ``pair_weights``
+        give those for the pairs that are shown."""
+        return self._scored(i, j, keep_levels=False)[0]
+
+    def score_pairs(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and comparison levels (pairs x fields) for position pairs."""
+        return self._scored(i, j, keep_levels=True)
+
+    def _scored(
+        self, i: np.ndarray, j: np.ndarray, *, keep_levels: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         probabilities = np.zeros(len(i))
-        levels = np.zeros((len(i), len(FIELDS)), dtype=np.int8)
-        weights = np.zeros((len(i), len(FIELDS)), dtype=np.float32)
+        levels = np.zeros((len(i) if keep_levels else 0, len(FIELDS)), dtype=np.int8)
+        context = self._context(self._description_counts)  # once, not in each thread
 
         def score(part: slice) -> None:
-            probabilities[part], levels[part], weights[part] = score_arrays(
-                features, features, context, i[part], j[part]
-            )
+            probabilities[part], these, _weights = self._score(i[part], j[part], context)
+            if keep_levels:
+                levels[part] = these
 
         parts = [slice(start, start + SCORE_PAIRS) for start in range(0, len(i), SCORE_PAIRS)]
         if len(parts) == 1:
@@ -1429,7 +1435,23 @@ class OverlapIndex:
         else:  # numpy and scipy's sparse kernels let go of the GIL: both cores work
             with ThreadPoolExecutor(SCORE_THREADS) as pool:
                 list(pool.map(score, parts))
-        return probabilities, levels, weights
+        return probabilities, levels
+
+    def pair_weights(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The weight of each field (pairs x fields, bits) for a few position pairs."""
+        weights = np.zeros((len(i), len(FIELDS)), dtype=np.float32)
+        context = self._context(self._description_counts)
+        for start in range(0, len(i), SCORE_PAIRS):
+            part = slice(start, start + SCORE_PAIRS)
+            weights[part] = self._score(i[part], j[part], context)[2]
+        return weights
+
+    def _score(
+        self, i: np.ndarray, j: np.ndarray, context: _Context
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        features = self._features
+        assert features is not None
+        return score_arrays(features, features, context, i, j)
 
     def similarities(self, i: np.ndarray, j: np.ndarray) -> dict[str, np.ndarray]:
         """The raw similarities the continuous weights are read from (for fitting them):
@@ -1482,9 +1504,11 @@ class OverlapIndex:
         ]
 
     def pair_scores(self, i: np.ndarray, j: np.ndarray, threshold: float) -> list[PairScore]:
-        probabilities, levels, weights = self.score_pairs(i, j)
+        probabilities = self.probabilities(i, j)
         keep = np.flatnonzero(probabilities >= threshold)
         keep = keep[np.argsort(-probabilities[keep], kind="stable")]
+        _p, levels = self.score_pairs(i[keep], j[keep])
+        weights = self.pair_weights(i[keep], j[keep])
         features = self._features
         assert features is not None
         details = _details(features, features, i[keep], j[keep])
@@ -1493,7 +1517,7 @@ class OverlapIndex:
                 key_a=self.keys[int(i[m])],
                 key_b=self.keys[int(j[m])],
                 score=float(probabilities[m]),
-                parts=explain(levels[m], weights[m], details[n]),
+                parts=explain(levels[n], weights[n], details[n]),
             )
             for n, m in enumerate(keep)
         ]

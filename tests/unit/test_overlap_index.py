@@ -233,7 +233,7 @@ def test_a_draft_scores_as_the_same_record_in_the_index() -> None:
     positions = index.query(record, limit=10)
     assert positions
     drafted = index.score_against(record, positions)
-    probabilities, _levels, _weights = index.score_pairs(
+    probabilities, _levels = index.score_pairs(
         np.full(len(positions), 17), np.asarray(positions, dtype=np.int64)
     )
     np.testing.assert_allclose([p.score for p in drafted], probabilities, rtol=1e-6)
