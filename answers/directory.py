@@ -259,14 +259,17 @@ def list_public_measures(
     area: Topic | None = None,
     on: date | None = None,
     limit: int = 200,
+    ended_too: bool = False,
 ) -> list[MeasurePublic]:
-    """Published measures in force on ``on`` (default: today), by area then title."""
+    """Published measures in force on ``on`` (default: today), by area then title;
+    ``ended_too``: every published measure, in force, ended or not yet in force."""
     today = on or utcnow().date()
-    query = select(Measure).where(
-        col(Measure.published).is_(True),
-        col(Measure.in_force_from).is_(None) | (col(Measure.in_force_from) <= today),
-        col(Measure.in_force_to).is_(None) | (col(Measure.in_force_to) >= today),
-    )
+    query = select(Measure).where(col(Measure.published).is_(True))
+    if not ended_too:
+        query = query.where(
+            col(Measure.in_force_from).is_(None) | (col(Measure.in_force_from) <= today),
+            col(Measure.in_force_to).is_(None) | (col(Measure.in_force_to) >= today),
+        )
     if text.strip():
         ids = search_ids(
             session=session,
