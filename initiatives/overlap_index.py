@@ -5,15 +5,19 @@ Pipeline (docs/overlaps.md explains the choices and the measured figures):
 1. ``OverlapRecord``: what / where / when / for whom / by whom of one initiative.
 2. Text is folded (lower case, accents removed), Portuguese and English stop words
    dropped, and each word cut to a six-letter stem (``apoiar``/``apoio`` and
-   ``students``/``student`` meet). TF-IDF (sublinear tf, smoothed idf, L2: what
-   scikit-learn's ``TfidfVectorizer`` gives) on titles and on descriptions.
-3. Candidates: one sparse row per record (title and description stems plus blocking
-   keys such as ``organisation+category`` and ``category+district``), keys held by too
-   many records dropped, then a sparse top-k self-join (sparse_dot_topn). Cost grows
-   with records x k, not records squared.
-4. Each candidate pair gets comparison levels per field and Fellegi-Sunter weights
-   (log2 m/u); their sum plus a prior is mapped to 0..1. The explanation is built from
-   the same parts, so it always says why a pair scored as it did.
+   ``students``/``student`` meet) or named by its concept in the bilingual lexicon
+   (``dados``/``data``); titles lose parenthesised qualifiers and generic words. TF-IDF
+   (sublinear tf, smoothed idf, L2: what scikit-learn's ``TfidfVectorizer`` gives) on
+   titles and on descriptions; character trigrams of short records; identifiers
+   (phone and other numbers, web and e-mail domains) pulled from the same tokens.
+3. Candidates: one sparse row per record (title and description stems, short records'
+   trigrams, blocking keys such as ``organisation+category`` and
+   ``category+district``), columns held by too many records dropped, then a sparse
+   top-k self-join (sparse_dot_topn). Cost grows with records x k, not records squared.
+4. Each candidate pair gets a weight per field in the Fellegi-Sunter form: curves for
+   the similarities, levels for the rest, identifiers by their rarity, 0 for a field
+   unknown on either side; their sum plus a prior is mapped to 0..1. The explanation
+   is built from the same parts, so it always says why a pair scored as it did.
 5. Pairs above the threshold are grouped into clusters (connected components).
 
 Features are built for many records at once with numpy (one split per batch of texts,
@@ -23,11 +27,12 @@ Python string per key per record: that loop was most of the build time at 100k.
 ``OverlapIndex`` supports adding and replacing records one at a time (a saved
 initiative) and checking one draft against everything in a few milliseconds.
 
-Why one module of some 1,300 lines: the stages share private numpy layouts (word ids,
+Why one module of some 1,900 lines: the stages share private numpy layouts (word ids,
 integer area ids, int64 blocking keys, the feature matrices) that would otherwise have
 to become public API between files, and the speed figures in docs/overlaps.md depend
 on them staying in step. Each stage is its own section and class: text folding and
-stems (``StemVocabulary``, folding by ``hub.text.fold_ascii``), records
+stems (``StemVocabulary``, folding by ``hub.text.fold_ascii``), character trigrams
+(``GramVocabulary``), identifiers, records
 (``OverlapRecord``), comparison levels and weights (``PairScore``), areas
 (``AreaTree``, ``AreaCodes``), blocking keys, the index and its top-k join and scoring
 (``OverlapIndex``), and clusters at the end. Nothing here reads the database or the
