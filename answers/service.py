@@ -47,7 +47,7 @@ from hub import settings
 from hub.audit import record_change, snapshot
 from hub.auth import Principal, require_staff
 from hub.clean import cleaned
-from hub.errors import Gone, HubError, InvalidInput, NotFound
+from hub.errors import HubError, InvalidInput, NotFound
 from hub.i18n import _
 from hub.mail import mail_enabled, send_mail
 from hub.records import check_version, save_record, stale_guard, utcnow
@@ -216,17 +216,6 @@ def public_answer(question: Question) -> AnswerPublic:
         useful_count=question.useful_count,
         version=question.answer_version,
     )
-
-
-def get_public_answer(*, session: Session, question_id: int) -> AnswerPublic:
-    """A published answer for its own page. Never published: NotFound; published once
-    and since unpublished (or merged into another): Gone."""
-    question = session.get(Question, question_id)
-    if question is None or question.published_at is None:
-        raise NotFound(_("There is no published answer {id}.").format(id=question_id))
-    if question.state is not QuestionState.PUBLISHED:
-        raise Gone(_("Answer {id} is no longer published.").format(id=question_id))
-    return public_answer(question)
 
 
 # --- staff -------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from datetime import date
 from sqlmodel import Session
 
 from answers.directory import get_public_measure
-from answers.models import TOPIC_LABELS, AnswerPublic, MeasurePublic
-from answers.service import get_public_answer
+from answers.models import TOPIC_LABELS, AnswerPublic, MeasurePublic, Question, QuestionState
+from answers.service import public_answer
 from geo.areas import area_hierarchy, area_names
-from hub.errors import NotFound
+from hub.errors import Gone, NotFound
 from hub.i18n import _
 from hub.records import utcnow
 from initiatives.models import STATUS_LABELS, InitiativePublic, VocabularyKind
@@ -47,6 +47,18 @@ class ItemContent:
     area_names: dict[str, str] = field(default_factory=dict)
     audiences: dict[str, str] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
+
+
+def get_public_answer(*, session: Session, question_id: int) -> AnswerPublic:
+    """A published answer for its own page (answers.service.public_answer). Never
+    published: NotFound; published once and since unpublished or merged: Gone (the
+    question keeps its published_at)."""
+    question = session.get(Question, question_id)
+    if question is None or question.published_at is None:
+        raise NotFound(_("There is no published answer {id}.").format(id=question_id))
+    if question.state is not QuestionState.PUBLISHED:
+        raise Gone(_("Answer {id} is no longer published.").format(id=question_id))
+    return public_answer(question)
 
 
 def split_name(name: str) -> tuple[str, str]:
