@@ -165,37 +165,84 @@ def sms_payload(subscription: Subscription, area: str, changes: list[Change]) ->
     return _in_language(subscription.language, build)
 
 
-def _claim_digest(session: Session, subscription_id: int, digest: str) -> bool:
-    """Insert the (subscription, digest) row unless it exists; True if this call did."""
+def claim_digests(*, session: Session, subscription_ids: list[int], digest: str) -> set[int]:
+    """Insert a (subscription, digest) row for each id unless it exists, in one
+    statement; the ids this call inserted (a second run, or a parallel one, gets none).
+    RETURNING, not rowcount: psycopg reports no row count for ON CONFLICT DO NOTHING."""
+    if not subscription_ids:
+        return set()
     insert = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )(DigestSent).values(subscription_id=subscription_id, digest=digest, created_at=utcnow())
-    # RETURNING, not rowcount: psycopg reports no row count for ON CONFLICT DO NOTHING.
-    inserted = session.execute(
-        insert.on_conflict_do_nothing().returning(col(DigestSent.subscription_id))
-    ).first()
-    return inserted is not None
+    )(DigestSent)
+    created = utcnow()
+    rows = [
+        {"subscription_id": i, "digest": digest, "created_at": created} for i in subscription_ids
+    ]
+    claimed = session.execute(
+        insert.values(rows).on_conflict_do_nothing().returning(col(DigestSent.subscription_id))
+    ).all()
+    return {row[0] for row in claimed}
 
 
-def enqueue_message(
-    *, session: Session, subscription: Subscription, digest: str, area: str, changes: list[Change]
-) -> bool:
-    """One digest or urgent message for one subscription, at most once per ``digest``."""
-    if subscription.channel is SubscriptionChannel.SMS and not sms_enabled():
-        return False
-    if not _claim_digest(session, subscription.id or 0, digest):
-        return False
-    if subscription.channel is SubscriptionChannel.EMAIL:
-        kind, payload = EMAIL_KIND, email_payload(subscription, area, changes)
-    else:
-        kind, payload = SMS_KIND, sms_payload(subscription, area, changes)
-    outbox.enqueue(
-        session=session,
-        kind=kind,
-        key=f"{digest}:{subscription.id}",
-        payload={"subscription_id": subscription.id, **payload},
+class Payloads:
+    """One message text per (area, topic, language, channel, since): the subscribers of
+    one area get the same digest, built once per run."""
+
+    def __init__(self, changes: AreaChanges) -> None:
+        self.changes = changes
+        self._built: dict[tuple[object, ...], dict[str, str]] = {}
+
+    def of(self, subscription: Subscription, found: list[Change]) -> tuple[str, dict[str, str]]:
+        area = self.changes.names.get(subscription.area_code, subscription.area_code)
+        key = (
+            subscription.area_code,
+            subscription.topic,
+            subscription.language,
+            subscription.channel,
+            subscription.covered_until,
+            tuple(found),
+        )
+        if key not in self._built:
+            self._built[key] = (
+                email_payload(subscription, area, found)
+                if subscription.channel is SubscriptionChannel.EMAIL
+                else sms_payload(subscription, area, found)
+            )
+        kind = EMAIL_KIND if subscription.channel is SubscriptionChannel.EMAIL else SMS_KIND
+        return kind, self._built[key]
+
+
+def enqueue_messages(
+    *,
+    session: Session,
+    subscriptions: list[tuple[Subscription, list[Change]]],
+    digest: str,
+    payloads: Payloads,
+) -> list[Subscription]:
+    """One message per subscription with changes, at most once per ``digest``: the
+    claim rows (one statement) and the outbox messages are added to the caller's
+    transaction. The subscriptions a message was enqueued for."""
+    wanted = [
+        (s, found)
+        for s, found in subscriptions
+        if found and (s.channel is SubscriptionChannel.EMAIL or sms_enabled())
+    ]
+    claimed = claim_digests(
+        session=session, subscription_ids=[s.id or 0 for s, _f in wanted], digest=digest
     )
-    return True
+    enqueued = []
+    for subscription, found in wanted:
+        if subscription.id not in claimed:
+            continue
+        kind, payload = payloads.of(subscription, found)
+        outbox.enqueue(
+            session=session,
+            kind=kind,
+            key=f"{digest}:{subscription.id}",
+            payload={"subscription_id": subscription.id, **payload},
+        )
+        enqueued.append(subscription)
+    return enqueued
 
 
 def run_digest(*, session: Session, now: datetime | None = None) -> int:
@@ -206,6 +253,7 @@ def run_digest(*, session: Session, now: datetime | None = None) -> int:
         return 0
     day = due.astimezone(LISBON).date().isoformat()
     changes = AreaChanges(session, due)
+    payloads = Payloads(changes)
     enqueued = 0
     last_id = 0
     while True:
@@ -224,17 +272,12 @@ def run_digest(*, session: Session, now: datetime | None = None) -> int:
         ).all()
         if not batch:
             break
-        for subscription in batch:
-            found = changes.for_subscription(subscription)
-            if found and enqueue_message(
-                session=session,
-                subscription=subscription,
-                digest=day,
-                area=changes.names.get(subscription.area_code, subscription.area_code),
-                changes=found,
-            ):
-                enqueued += 1
-                subscription.last_activity_at = now
+        found = [(subscription, changes.for_subscription(subscription)) for subscription in batch]
+        for subscription in enqueue_messages(
+            session=session, subscriptions=found, digest=day, payloads=payloads
+        ):
+            subscription.last_activity_at = now
+            enqueued += 1
         ids = [s.id for s in batch]
         last_id = max(i or 0 for i in ids)
         session.execute(
@@ -265,24 +308,22 @@ def send_urgent(
         raise InvalidInput(
             _("Area: choose a district or a municipality from the list."), field="area"
         )
-    names = area_names(session=session)
     codes = [area_code] + [p for p in [parents.get(area_code)] if p]
     change = Change(title=title, detail="", url=url)
-    sent = 0
-    for subscription in session.exec(
+    subscribers = session.exec(
         select(Subscription).where(
             col(Subscription.state) == SubscriptionState.ACTIVE,
             col(Subscription.area_code).in_(codes),
         )
-    ).all():
-        if enqueue_message(
+    ).all()
+    sent = len(
+        enqueue_messages(
             session=session,
-            subscription=subscription,
+            subscriptions=[(s, [change]) for s in subscribers],
             digest=f"urgent:{key}"[:40],
-            area=names.get(subscription.area_code, subscription.area_code),
-            changes=[change],
-        ):
-            sent += 1
+            payloads=Payloads(AreaChanges(session, utcnow())),
+        )
+    )
     session.commit()
     return sent
 

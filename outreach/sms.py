@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from answers.directory import list_public_contacts, list_public_measures
@@ -32,7 +33,7 @@ from hub.i18n import _, get_language, set_language
 from hub.records import utcnow
 from hub.text import fold
 from outreach.leaflets import gather_leaflet
-from outreach.models import SmsConversation, SmsCount
+from outreach.models import SmsConversation
 from outreach.signing import keyed_hash
 from outreach.subscriptions import follow_sms, stop_sms
 
@@ -197,6 +198,24 @@ def _info(*, session: Session, area: Area, language: str) -> tuple[str, list[str
 
 # --- the service ------------------------------------------------------------------------
 
+CACHE_SECONDS = 30.0
+_PAGES: dict[tuple[str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+def cached(*, session: Session, key: tuple[str, ...], build: Callable[[], list[str]]) -> list[str]:
+    """The pages of an answer, built at most every CACHE_SECONDS per process and
+    database: a crowd asking INFO Lisboa costs one build (the public page caches
+    likewise; a change shows within half a minute)."""
+    full = (str(session.get_bind().engine.url), key)
+    hit = _PAGES.get(full)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    pages = build()
+    if len(_PAGES) > 2000:
+        _PAGES.clear()
+    _PAGES[full] = (time.monotonic(), pages)
+    return pages
+
 
 def sender_key(sender: str) -> str:
     return keyed_hash("sms-sender", "".join(sender.split()))
@@ -207,17 +226,18 @@ def sms_limit() -> Limit:
     return Limit(capacity=min(10.0, per_hour), per_hour=per_hour)
 
 
+# The same upsert on SQLite and PostgreSQL; a prepared text, as it runs per message.
+_COUNT = text(
+    "INSERT INTO outreach_sms_count (day, keyword, area_code, count) "
+    "VALUES (:day, :keyword, :area_code, 1) "
+    "ON CONFLICT (day, keyword, area_code) DO UPDATE SET count = outreach_sms_count.count + 1"
+)
+
+
 def count(*, session: Session, keyword: str, area_code: str = "", day: date | None = None) -> None:
     """One more message for (day, keyword, area): an upsert, in the caller's transaction."""
-    day = day or utcnow().date()
-    insert = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )(SmsCount).values(day=day, keyword=keyword, area_code=area_code, count=1)
     session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["day", "keyword", "area_code"],
-            set_={"count": col(SmsCount.count) + 1},
-        )
+        _COUNT, {"day": day or utcnow().date(), "keyword": keyword, "area_code": area_code}
     )
 
 
@@ -293,12 +313,28 @@ def _answer(
         session.add(conversation)
         return pages, keyword, ""
     if keyword == "help":
-        return paginate("", _help(), hint), keyword, ""
+        pages = cached(
+            session=session, key=("help", language), build=lambda: paginate("", _help(), hint)
+        )
+        return pages, keyword, ""
     if keyword == "lines":
-        items = _lines(session=session) or [_("No lines are published yet.")]
-        return paginate(_("Support lines:"), items, hint), keyword, ""
+        pages = cached(
+            session=session,
+            key=("lines", language),
+            build=lambda: paginate(
+                _("Support lines:"),
+                _lines(session=session) or [_("No lines are published yet.")],
+                hint,
+            ),
+        )
+        return pages, keyword, ""
     if keyword == "measures":
-        return paginate(_("Measures in force:"), _measures(session=session), hint), keyword, ""
+        pages = cached(
+            session=session,
+            key=("measures", language),
+            build=lambda: paginate(_("Measures in force:"), _measures(session=session), hint),
+        )
+        return pages, keyword, ""
     if keyword == "stop":
         removed = stop_sms(session=session, phone=sender)
         message = (
@@ -347,6 +383,10 @@ def _answer(
                 keyword,
                 area.code,
             )
-        header, items = _info(session=session, area=area, language=language)
-        return paginate(header, items, hint), keyword or "info", area.code
+        pages = cached(
+            session=session,
+            key=("info", language, area.code),
+            build=lambda: paginate(*_info(session=session, area=area, language=language), hint),
+        )
+        return pages, keyword or "info", area.code
     return [_("We did not understand. Send HELP to see what you can ask.")], "", ""

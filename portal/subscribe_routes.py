@@ -11,6 +11,7 @@ POST /subscriptions/unsubscribe       RFC 8058 one-click: the subscription is de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -201,13 +202,16 @@ def _signed_params(request: Request) -> tuple[int, str]:
     )[:100]
 
 
-def _confirm(subscription_id: int, token: str, language: str) -> tuple[int, str]:
+def _signed_action(
+    action: Callable[..., object], subscription_id: int, token: str, language: str, done: str
+) -> tuple[int, str]:
+    """Run ``confirm`` or ``unsubscribe`` for a signed link: (status, message)."""
     previous = get_language()
     set_language(language)
     try:
         with session_scope(engine()) as session:
-            confirm(session=session, subscription_id=subscription_id, token=token)
-        return 200, _("Confirmed: you will get an e-mail when something changes.")
+            action(session=session, subscription_id=subscription_id, token=token)
+        return 200, _(done)
     except HubError as err:
         return 404, str(err)
     finally:
@@ -217,7 +221,10 @@ def _confirm(subscription_id: int, token: str, language: str) -> tuple[int, str]
 async def confirm_link(request: Request) -> Response:
     language = _language(request)
     subscription_id, token = _signed_params(request)
-    status, message = await run_in_threadpool(_confirm, subscription_id, token, language)
+    done = N_("Confirmed: you will get an e-mail when something changes.")
+    status, message = await run_in_threadpool(
+        _signed_action, confirm, subscription_id, token, language, done
+    )
     heading = N_("Subscription confirmed") if status == 200 else N_("Link not valid")
     return _page(language, heading, messages=[message], status=status, error=status != 200)
 
@@ -239,24 +246,14 @@ async def unsubscribe_page(request: Request) -> Response:
     )
 
 
-def _unsubscribe(subscription_id: int, token: str, language: str) -> tuple[int, str]:
-    previous = get_language()
-    set_language(language)
-    try:
-        with session_scope(engine()) as session:
-            unsubscribe(session=session, subscription_id=subscription_id, token=token)
-        return 200, _("Done: you will get no more messages, and your address is deleted.")
-    except HubError as err:
-        return 404, str(err)
-    finally:
-        set_language(previous)
-
-
 async def unsubscribe_submit(request: Request) -> Response:
     await _read_form(request)  # "List-Unsubscribe=One-Click" (RFC 8058); nothing else needed
     language = _language(request)
     subscription_id, token = _signed_params(request)
-    status, message = await run_in_threadpool(_unsubscribe, subscription_id, token, language)
+    done = N_("Done: you will get no more messages, and your address is deleted.")
+    status, message = await run_in_threadpool(
+        _signed_action, unsubscribe, subscription_id, token, language, done
+    )
     heading = N_("Messages stopped") if status == 200 else N_("Link not valid")
     return _page(language, heading, messages=[message], status=status, error=status != 200)
 
