@@ -297,6 +297,16 @@ def list_initiatives(
     )
 
 
+@router.get("/{code:path}/similar", summary="Similar initiatives (overlap hints)")
+def similar_initiatives(session: SessionDep, key: KeyDep, code: str) -> list[OverlapHint]:
+    """The initiatives most like this one, and why, as the form shows them."""
+    initiative = find_by_code(session=session, actor=key.principal, code=code)
+    draft = drafts_of(session=session, initiatives=[initiative])[initiative.id or 0]
+    return overlap_hints(
+        session=session, actor=key.principal, draft=draft, initiative_id=initiative.id
+    )
+
+
 @router.get("/{code:path}", summary="One initiative")
 def get_initiative(session: SessionDep, key: KeyDep, code: str) -> InitiativeOut:
     initiative = find_by_code(session=session, actor=key.principal, code=code)

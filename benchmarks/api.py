@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -183,31 +182,41 @@ def time_public_reads(url: str) -> None:
         server.wait(timeout=20)
 
 
-class _Sink(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    count = 0
-    lock = threading.Lock()
+class Sink:
+    """The receiver: an ASGI app under uvicorn on 127.0.0.1 that counts deliveries."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        with _Sink.lock:
-            _Sink.count += 1
-        self.send_response(204)
-        self.send_header("content-length", "0")
-        self.end_headers()
+    def __init__(self) -> None:
+        self.count = 0
 
-    def log_message(self, *args: Any) -> None:
-        pass
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        more = True
+        while more:
+            message = await receive()
+            more = message.get("more_body", False)
+        self.count += 1
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
 
 
 def time_deliveries(engine: Any, partner: Any, organisation_id: int, count: int = 2000) -> None:
     os.environ["HUB_FETCH_ALLOW_HOSTS"] = "127.0.0.1"
-    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    sink.daemon_threads = True
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{sink.server_address[1]}/hook"
+    sink = Sink()
+    port = free_port()
+    receiver = uvicorn.Server(
+        uvicorn.Config(sink, host="127.0.0.1", port=port, log_level="error")  # type: ignore[arg-type]
+    )
+    threading.Thread(target=receiver.run, daemon=True).start()
+    while not receiver.started:
+        time.sleep(0.05)
     with Session(engine) as session:
-        subscribe(session=session, actor=partner, url=url, events=["initiative.published"])
+        subscribe(
+            session=session,
+            actor=partner,
+            url=f"http://127.0.0.1:{port}/hook",
+            events=["initiative.published"],
+        )
         for n in range(count):
             emit(
                 session=session,
@@ -222,9 +231,9 @@ def time_deliveries(engine: Any, partner: Any, organisation_id: int, count: int 
     elapsed = time.perf_counter() - started
     with Session(engine) as session:
         left = pending_count(session=session)
-    sink.shutdown()
+    receiver.should_exit = True
     print(
-        f"webhook deliveries: {_Sink.count:,} in {elapsed:.1f} s = {_Sink.count / elapsed:,.0f}/s "
+        f"webhook deliveries: {sink.count:,} in {elapsed:.1f} s = {sink.count / elapsed:,.0f}/s "
         f"({left} left pending; goal >= 200/s)"
     )
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, or_, update
+from sqlalchemy import JSON, Column, Index, Text, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hub.records import UTCDateTime, enum_type, utcnow
@@ -111,32 +111,61 @@ def claim(
             .limit(limit)
         ).all()
     ]
-    until = now + timedelta(seconds=lease_seconds)
-    won: list[int] = []
-    for row_id, attempts in due:
-        # Conditional on the row still being free and unchanged: of two senders that
-        # read the same row, exactly one UPDATE matches.
-        result = session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == row_id,
-                col(OutboxMessage.state) == MessageState.PENDING,
-                col(OutboxMessage.attempts) == attempts,
-                free,
-            )
-            .values(lease_owner=owner, lease_until=until)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) == 1:
-            won.append(row_id or 0)
-    session.commit()
-    if not won:
+    if not due:
+        session.commit()
         return []
-    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(won))).all()
+    until = now + timedelta(seconds=lease_seconds)
+    # One conditional UPDATE: a row another sender leased since it was read no longer
+    # matches "free" (PostgreSQL re-checks the condition after waiting for that
+    # sender's row lock; SQLite has one writer), so each row goes to exactly one sender.
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_([row_id for row_id, _attempts in due]),
+            col(OutboxMessage.state) == MessageState.PENDING,
+            free,
+        )
+        .values(lease_owner=owner, lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    rows = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.id).in_([row_id for row_id, _attempts in due]),
+            col(OutboxMessage.lease_owner) == owner,
+            col(OutboxMessage.lease_until) == until,
+        )
+    ).all()
+    order = {row_id: n for n, (row_id, _attempts) in enumerate(due)}
     return sorted(
         (Claimed(r.id or 0, r.kind, r.key, dict(r.payload), r.attempts) for r in rows),
-        key=lambda c: won.index(c.id),
+        key=lambda c: order[c.id],
     )
+
+
+def complete_many(
+    *, session: Session, message_ids: Sequence[int], owner: str, now: datetime | None = None
+) -> int:
+    """``complete`` for many messages in one statement; returns how many were ``owner``'s."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(list(message_ids)),
+            col(OutboxMessage.lease_owner) == owner,
+            col(OutboxMessage.state) == MessageState.PENDING,
+        )
+        .values(
+            lease_owner="",
+            lease_until=None,
+            state=MessageState.DONE,
+            finished_at=now or utcnow(),
+            last_error="",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _finish(session: Session, message_id: int, owner: str, values: dict[str, Any]) -> bool:
@@ -229,7 +258,7 @@ def retry(
 
 
 def pending_count(*, session: Session, kind: str | None = None) -> int:
-    query = select(OutboxMessage.id).where(OutboxMessage.state == MessageState.PENDING)
+    query = select(func.count()).where(col(OutboxMessage.state) == MessageState.PENDING)
     if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
-    return len(session.exec(query).all())
+        query = query.where(col(OutboxMessage.kind) == kind)
+    return int(session.exec(query).one())

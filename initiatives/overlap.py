@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -214,7 +214,8 @@ def _changed_since(since: datetime, above_id: int | None) -> Any:
 
 def _margin_start(mark: tuple[int, datetime | None]) -> datetime:
     seen_at = mark[1]
-    return (seen_at - WATERMARK_MARGIN) if seen_at else datetime.min
+    # An empty registry has no watermark: everything is newer (aware, as the column is).
+    return (seen_at - WATERMARK_MARGIN) if seen_at else datetime.min.replace(tzinfo=UTC)
 
 
 def _stamps(

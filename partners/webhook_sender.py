@@ -37,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -185,29 +186,39 @@ def _record(
     schedule: tuple[float, ...],
     now: datetime,
 ) -> None:
+    log = [
+        {
+            "subscription_id": attempt.subscription.id,
+            "message_id": attempt.message.id,
+            "event_id": attempt.message.payload["event_id"],
+            "event_type": attempt.message.payload["type"],
+            "attempt": attempt.message.attempts + 1,
+            "outcome": attempt.outcome,
+            "response_code": attempt.code,
+            "error": attempt.error,
+            "duration_ms": attempt.duration_ms,
+            "at": now,
+        }
+        for attempt in attempts
+        if attempt.subscription is not None
+    ]
+    if log:  # Core INSERT of plain values: the log grows by a row per attempt
+        session.execute(insert(WebhookDelivery.__table__), log)  # type: ignore[attr-defined]
+    delivered = [a for a in attempts if a.outcome == "delivered"]
+    outbox.complete_many(
+        session=session, message_ids=[a.message.id for a in delivered], owner=owner, now=now
+    )
+    for healthy in {
+        a.subscription.id: a.subscription for a in delivered if a.subscription
+    }.values():
+        if healthy.consecutive_failures:
+            healthy.consecutive_failures = 0
+            session.add(healthy)
     for attempt in attempts:
         message, subscription = attempt.message, attempt.subscription
-        if subscription is not None:
-            session.add(
-                WebhookDelivery(
-                    subscription_id=subscription.id or 0,
-                    message_id=message.id,
-                    event_id=message.payload["event_id"],
-                    event_type=message.payload["type"],
-                    attempt=message.attempts + 1,
-                    outcome=attempt.outcome,
-                    response_code=attempt.code,
-                    error=attempt.error,
-                    duration_ms=attempt.duration_ms,
-                    at=now,
-                )
-            )
         if attempt.outcome == "delivered":
-            outbox.complete(session=session, message_id=message.id, owner=owner, now=now)
-            if subscription is not None:
-                subscription.consecutive_failures = 0
-                session.add(subscription)
-        elif attempt.outcome in {"gone", "blocked", "skipped"}:
+            continue
+        if attempt.outcome in {"gone", "blocked", "skipped"}:
             outbox.give_up(
                 session=session, message_id=message.id, owner=owner, error=attempt.error, now=now
             )

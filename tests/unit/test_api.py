@@ -415,3 +415,16 @@ def test_a_link_that_breaks_the_url_parser_is_a_clear_error(
     bad = {**body_of(initiative_draft(world.own)), "link": "http://["}
     response = client.post("/initiatives", json=bad, headers=auth(raw))
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "link"
+
+
+def test_similar_initiatives_of_a_record(
+    session: Session, world: World, client: TestClient
+) -> None:
+    make_initiative(session, world.other, publish=True, title="Free mobile data for nurses")
+    mine = make_initiative(
+        session, world.own, actor=world.partner, title="Free mobile data for nurses"
+    )
+    raw = key_for(session, world.partner, ApiScope.READ)
+    hints = client.get(f"/initiatives/{mine.code}/similar", headers=auth(raw))
+    assert hints.status_code == 200 and hints.json()[0]["code"] != mine.code
+    assert client.get(f"/initiatives/{mine.code}", headers=auth(raw)).json()["code"] == mine.code
