@@ -11,12 +11,13 @@ import streamlit as st
 
 from hub.db import session_scope
 from partners.accounts import must_change_password
-from ui.navigation import NavItem, pages_for
+from ui.navigation import NavItem, announce_language, pages_for
 from ui.session import apply_language, current_principal, get_engine
 
 # A local file: a Material icon here would be fetched from a font CDN on every page.
 st.set_page_config(page_title="Hub", page_icon="static/favicon.png", layout="wide")
 apply_language()
+announce_language()  # <html lang> follows the page language
 get_engine()  # a clear error page now, rather than half a page later
 principal = current_principal()
 
