@@ -24,6 +24,7 @@ from sqlmodel import Session, col, or_, select, update
 from answers.directory import list_public_measures
 from geo.areas import area_hierarchy, area_names
 from hub import outbox, settings
+from hub.audit import record_change
 from hub.auth import Principal, require_staff
 from hub.errors import InvalidInput
 from hub.i18n import _, get_language, set_language
@@ -302,7 +303,7 @@ def send_urgent(
 ) -> int:
     """An item staff mark urgent: one message now to every subscriber of the area (and
     of the district containing it), at most once per ``key``; commits."""
-    require_staff(actor)
+    actor = require_staff(actor)
     parents = area_hierarchy(session=session)
     if area_code not in parents:
         raise InvalidInput(
@@ -323,6 +324,14 @@ def send_urgent(
             digest=f"urgent:{key}"[:40],
             payloads=Payloads(AreaChanges(session, utcnow())),
         )
+    )
+    record_change(  # who sent what to how many; never an address
+        session=session,
+        actor=actor,
+        action="send_urgent",
+        entity_type="outreach_urgent",
+        entity_id=key[:40],
+        after={"area_code": area_code, "title": title, "url": url, "messages": sent},
     )
     session.commit()
     return sent
