@@ -5,7 +5,7 @@ import streamlit as st
 
 from hub.auth import STAFF_ROLES
 from hub.db import session_scope
-from hub.i18n import _, get_language
+from hub.i18n import _, format_datetime, get_language
 from initiatives.models import InitiativeDraft
 from initiatives.queries import form_choices, review_queue
 from initiatives.service import approve, draft_of, get_initiative, review_diff, send_back
@@ -38,7 +38,7 @@ st.dataframe(
     pd.DataFrame(
         [
             {
-                _("Waiting since"): item.waiting_since,
+                _("Waiting since"): format_datetime(item.waiting_since, format="short") or "—",
                 _("Kind"): kinds[item.kind],
                 _("Id"): item.code,
                 _("Title"): item.title,
