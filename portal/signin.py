@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
@@ -101,6 +101,16 @@ def safe_next(raw: str | None) -> str:
     if any(not 0x21 <= ord(char) <= 0x7E for char in raw):
         return DEFAULT_NEXT
     return raw
+
+
+def with_language(path: str, lang: str) -> str:
+    """``path`` with ``lang=`` added unless it has one: the page after sign-in opens in
+    the language of the form it was signed in from."""
+    parts = urlsplit(path)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "lang" for name, _value in query):
+        return path
+    return urlunsplit(("", "", parts.path, urlencode([*query, ("lang", lang)]), parts.fragment))
 
 
 def is_https(request: Request) -> bool:
@@ -289,8 +299,7 @@ async def signin_submit(request: Request) -> Response:
         page.error = _("The form could not be read. Reload the page and try again.")
         return _render(request, page, status=400)
     wanted = safe_next(form.get("next"))
-    # The workspace starts in the language of the form it was signed in from.
-    next_path = f"{wanted}?lang={lang}" if wanted == DEFAULT_NEXT else wanted
+    next_path = with_language(wanted, lang)
     email = form.get("email", "").strip()[:254]
     page = Page(lang=lang, csrf=_csrf_token(request), next=wanted, email=email)
     if not _csrf_ok(request, form):

@@ -56,7 +56,7 @@ def _chrome(principal: Principal | None) -> None:
         )
         if st.sidebar.button(_("Sign out"), key="hub_sign_out", icon=":material/logout:"):
             sign_out()  # the session row ends: every tab using it is signed out
-            st.rerun()
+            st.switch_page("pages/public_home.py")
 
 
 def allow_public() -> Principal | None:
@@ -73,9 +73,12 @@ def require_signed_in(*, password_change_page: bool = False) -> Principal:
     must change and points it to "My account"."""
     apply_language()
     principal = current_principal()
+    ended = ended_session_message() if principal is None else None
+    if ended and st.session_state.get(FLASH_KEY) == ended:
+        del st.session_state[FLASH_KEY]  # the refusal says it: once is enough
     _chrome(principal)
     if principal is None:
-        _refuse(ended_session_message() or _("Please sign in to see this page."), sign_in=True)
+        _refuse(ended or _("Please sign in to see this page."), sign_in=True)
     if not password_change_page:
         _refuse_until_password_changed(principal)
     return principal

@@ -25,6 +25,7 @@ from portal.signin import (
     ROUTES,
     SESSION_COOKIE,
     safe_next,
+    with_language,
 )
 from tests.factories import PASSWORD, make_account
 
@@ -181,7 +182,7 @@ def test_success_sets_a_lax_httponly_cookie_and_redirects_to_next(
         next="/app/staff_accounts?x=1",
     )
     assert response.status_code == 303
-    assert response.headers["location"] == "/app/staff_accounts?x=1"
+    assert response.headers["location"] == "/app/staff_accounts?x=1&lang=pt"
     cookie = session_cookie_header(response)
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Max-Age=43200" in cookie  # HUB_SESSION_MAX_HOURS=12
@@ -235,6 +236,18 @@ def test_hostile_next_values_go_to_the_workspace(
 @pytest.mark.parametrize("local", ["/app/", "/app/staff_audit", "/initiatives/INI-000014?x=1"])
 def test_local_next_values_are_kept(local: str) -> None:
     assert safe_next(local) == local
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/app/", "/app/?lang=en"),
+        ("/app/staff_audit?who=ana", "/app/staff_audit?who=ana&lang=en"),
+        ("/app/?lang=pt", "/app/?lang=pt"),
+    ],
+)
+def test_the_page_after_sign_in_keeps_the_form_language(path: str, expected: str) -> None:
+    assert with_language(path, "en") == expected
 
 
 def test_https_makes_the_cookie_secure(
