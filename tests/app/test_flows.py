@@ -284,3 +284,41 @@ def test_admin_creates_an_account_and_sees_the_one_time_password(open_app: Opene
     shown = texts(app)
     assert "One-time password for new.partner@example.pt" in shown
     assert "Created the account new.partner@example.pt" in shown
+
+
+def test_single_sign_on_opens_a_session_row_that_ends_like_any_other(
+    open_app: Opener, demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_AUTH_MODE", "oidc")
+    app = open_app(None)
+    app.user = {"is_logged_in": True, "email": "Staff@Demo.Example"}
+    app.run()
+    assert not app.exception
+    token = app.session_state[TOKEN_KEY]
+    row = session_row(demo_url, token)
+    assert row.method == "sso" and row.revoked_at is None
+    app.switch_page("pages/staff_partners.py").run()
+    assert "Partner directory" in texts(app)
+
+    admin = open_app(Role.ADMIN).run()
+    admin.switch_page("pages/staff_accounts.py").run()
+    picker = admin.selectbox(key="accounts_pick")
+    picker.select(next(o for o in picker.options if o.startswith("staff@demo.example"))).run()
+    end_all = next(b for b in admin.button if b.key and b.key.endswith("_sessions_end_all"))
+    end_all.click().run()
+
+    app.run()  # the row ended: the tab is signed out and single sign-on with it
+    assert TOKEN_KEY not in app.session_state
+    assert not app.user.get("is_logged_in")
+    assert "This session was ended" in texts(app)
+
+
+def test_single_sign_on_without_an_account_signs_nobody_in(
+    open_app: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_AUTH_MODE", "oidc")
+    app = open_app(None)
+    app.user = {"is_logged_in": True, "email": "stranger@example.org"}
+    app.run()
+    assert TOKEN_KEY not in app.session_state
+    assert "no active account for your e-mail" in texts(app)
