@@ -80,6 +80,35 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         ) from None
 
 
+def after_cursor(
+    query: SelectOfScalar[Initiative], cursor: str | None
+) -> SelectOfScalar[Initiative]:
+    """``query`` from just after the record ``cursor`` names (order: updated_at, id)."""
+    if not cursor:
+        return query
+    moment, row_id = decode_cursor(cursor)
+    return query.where(
+        or_(
+            col(Initiative.updated_at) > moment,
+            and_(col(Initiative.updated_at) == moment, col(Initiative.id) > row_id),
+        )
+    )
+
+
+def one_page(
+    *, session: Session, query: SelectOfScalar[Initiative], limit: int
+) -> tuple[list[Initiative], str | None]:
+    """A page of ``query`` (ordered by updated_at, id) and the cursor of the next one."""
+    rows = list(
+        session.exec(
+            query.order_by(col(Initiative.updated_at), col(Initiative.id)).limit(limit + 1)
+        ).all()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
 def list_initiatives_query(
     *,
     actor: Principal | None,
@@ -90,10 +119,10 @@ def list_initiatives_query(
     area: str | None = None,
     organisation_id: int | None = None,
     review_state: ReviewState | None = None,
-    limit: int,
 ) -> SelectOfScalar[Initiative]:
-    """The page's SELECT: oldest change first (``updated_at``, then ``id``), so a client
-    that keeps its last cursor, or ``updated_since``, sees every later change."""
+    """What a key may list, filtered; ``one_page`` orders it by the last change
+    (``updated_at``, then ``id``), so a client that keeps its last cursor, or
+    ``updated_since``, sees every later change."""
     query = select(Initiative).where(visible_to(actor))
     if updated_since is not None:
         if updated_since.tzinfo is None:
@@ -102,14 +131,7 @@ def list_initiatives_query(
                 field="updated_since",
             )
         query = query.where(col(Initiative.updated_at) >= updated_since)
-    if cursor:
-        moment, row_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(Initiative.updated_at) > moment,
-                and_(col(Initiative.updated_at) == moment, col(Initiative.id) > row_id),
-            )
-        )
+    query = after_cursor(query, cursor)
     if status is not None:
         query = query.where(Initiative.status == status)
     if category:
@@ -133,7 +155,7 @@ def list_initiatives_query(
                 ),
             )
         )
-    return query.order_by(col(Initiative.updated_at), col(Initiative.id)).limit(limit + 1)
+    return query
 
 
 # --- shapes --------------------------------------------------------------------------
@@ -274,27 +296,18 @@ def list_initiatives(
 ) -> InitiativePage:
     """Oldest change first. A partner's key sees its organisation's initiatives (led
     or joint); staff keys see all. Filters match exactly."""
-    rows = list(
-        session.exec(
-            list_initiatives_query(
-                actor=key.principal,
-                cursor=cursor,
-                updated_since=updated_since,
-                status=status,
-                category=category,
-                area=area,
-                organisation_id=organisation_id,
-                review_state=review_state,
-                limit=limit,
-            )
-        ).all()
+    query = list_initiatives_query(
+        actor=key.principal,
+        cursor=cursor,
+        updated_since=updated_since,
+        status=status,
+        category=category,
+        area=area,
+        organisation_id=organisation_id,
+        review_state=review_state,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return InitiativePage(
-        items=shapes(session=session, initiatives=rows),
-        next_cursor=encode_cursor(rows[-1]) if more and rows else None,
-    )
+    rows, next_cursor = one_page(session=session, query=query, limit=limit)
+    return InitiativePage(items=shapes(session=session, initiatives=rows), next_cursor=next_cursor)
 
 
 @router.get("/{code:path}/similar", summary="Similar initiatives (overlap hints)")

@@ -17,14 +17,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from answers.directory import list_public_contacts, list_public_measures
 from answers.models import AnswerPublic, ContactPublic, MeasurePublic
 from answers.service import list_public_answers
 from api.deps import PublicDep, SessionDep
-from api.initiatives import decode_cursor, encode_cursor
+from api.initiatives import after_cursor, one_page
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import MAX_PAGE, AreaOut, PublicInitiativePage, Term
 from feeds.models import StoryPublic
@@ -177,24 +176,11 @@ def public_initiatives(
 
     def build() -> PublicInitiativePage:
         query = select(Initiative).where(Initiative.review_state == ReviewState.PUBLISHED)
-        if cursor:
-            moment, row_id = decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    col(Initiative.updated_at) > moment,
-                    and_(col(Initiative.updated_at) == moment, col(Initiative.id) > row_id),
-                )
-            )
-        rows = list(
-            session.exec(
-                query.order_by(col(Initiative.updated_at), col(Initiative.id)).limit(limit + 1)
-            ).all()
+        rows, next_cursor = one_page(
+            session=session, query=after_cursor(query, cursor), limit=limit
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
         return PublicInitiativePage(
-            items=public_shapes(session=session, initiatives=rows),
-            next_cursor=encode_cursor(rows[-1]) if more and rows else None,
+            items=public_shapes(session=session, initiatives=rows), next_cursor=next_cursor
         )
 
     return cached(request, build, TypeAdapter(PublicInitiativePage))
