@@ -1794,6 +1794,12 @@ def _few_row_dots(
     return np.bincount(pair_a[hit], weights=products, minlength=len(i)).astype(np.float32)
 
 
+def _dots_if_any(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    if a.nnz == 0 or b.nnz == 0:  # no short record or no identifier on one side
+        return np.zeros(len(i), dtype=np.float32)
+    return row_dots(a, b, i, j)
+
+
 def _details(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> list[dict[str, float]]:
     """The numbers the sentences quote, for pairs that are shown (few)."""
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
@@ -1801,10 +1807,10 @@ def _details(f: _Features, g: _Features, i: np.ndarray, j: np.ndarray) -> list[d
         return []
     title = row_dots(f.title, g.title, i, j)
     description = row_dots(f.description, g.description, i, j)
-    text = row_dots(f.characters, g.characters, i, j)
+    text = _dots_if_any(f.characters, g.characters, i, j)
     identifiers = np.zeros(len(i), dtype=np.float32)
     for name, _cap, _conflict in _IDENTIFIER_KINDS:
-        identifiers += row_dots(getattr(f, name), getattr(g, name), i, j)
+        identifiers += _dots_if_any(getattr(f, name), getattr(g, name), i, j)
     mun = row_dots(f.municipalities, g.municipalities, i, j)
     mun_i, mun_j = _row_lengths(f.municipalities, i), _row_lengths(g.municipalities, j)
     dist = row_dots(f.districts_all, g.districts_all, i, j)
