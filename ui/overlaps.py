@@ -31,6 +31,7 @@ from ui.session import get_engine
 SIMILAR = "similar"  # the initiatives shown as similar
 NEAREST = "nearest"  # the nearest one when none was similar enough
 PENDING = "pending"  # a submitted draft waiting for the partner's answer
+NEAREST_NOTE_KEY = "hub_nearest_note"  # shown once after the submit (outlives reset_form)
 
 
 def nearest_caption(nearest: SimilarInitiative | None) -> str:
@@ -119,6 +120,9 @@ def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
     difference; with none it is sent, saying how near the nearest came. The check button
     gives an early look."""
     similar_key, nearest_key, pending_key = (f"{key}_{k}" for k in (SIMILAR, NEAREST, PENDING))
+    why = st.session_state.pop(NEAREST_NOTE_KEY, None)
+    if why:  # after a submit that warned of nothing: how near the nearest came
+        st.info(why, icon=":material/info:")
     with st.form(key):
         draft = initiative_fields(
             None, key=key, choices=choices, lead_organisation_id=actor.organisation_id
@@ -195,9 +199,12 @@ def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
     if as_draft and check_fields(key, draft):
         save_and_rerun(_("Saved."), key, lambda s: create(s, draft, submit=False))
     if submitted and not held:
-        save_and_rerun(
-            sent + " " + nearest_caption(nearest), key, lambda s: create(s, draft, submit=True)
-        )
+
+        def create_and_say_why(session: Session) -> None:
+            create(session, draft, submit=True)
+            st.session_state[NEAREST_NOTE_KEY] = nearest_caption(nearest)
+
+        save_and_rerun(sent, key, create_and_say_why)
     if answer is not None and pending is not None:
         waiting = pending
         save_and_rerun(sent, key, lambda s: create(s, waiting, submit=True))

@@ -183,8 +183,11 @@ def test_an_unlike_initiative_is_sent_at_once_saying_how_near_the_nearest_came(
     partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
     assert not partner.exception, partner.exception
     shown = texts(partner)
-    assert "Submitted." in shown and "No similar initiative found" in shown, shown
-    assert "Nearest:" in shown and "a warning starts at" in shown
+    infos = [str(i.value) for i in partner.info]
+    assert "Submitted. The coordination office will review it." in infos  # on its own
+    why = " ".join(infos)
+    assert "No similar initiative found" in why and "Nearest:" in why, shown
+    assert "a warning starts at" in why
     assert len(created_with_notes(demo_url, title)[0]) == 1
 
 
