@@ -60,7 +60,7 @@ from partners.webhooks import (
 log = logging.getLogger("hub.webhooks")
 USER_AGENT = "crisis-coordination-hub-webhooks/1.0"
 TIMEOUT_SECONDS = 10.0
-CONCURRENCY = 32
+CONCURRENCY = 8  # httpcore's pool scans every waiting request per assignment: more costs CPU
 BATCH = 200
 EVERY_SECONDS = 5.0
 
