@@ -191,17 +191,26 @@ def open_session(
     return token
 
 
-def _live_row(session: Session, token: str, now: datetime) -> WebSession | None:
+def _row_of(session: Session, token: str | None) -> WebSession | None:
     if not token or len(token) > MAX_TOKEN:
         return None
-    row = session.exec(
+    return session.exec(
         select(WebSession)
         .where(WebSession.token_hash == hash_token(token))
         .execution_options(populate_existing=True)
     ).first()
+
+
+def _expired(row: WebSession, now: datetime) -> bool:
+    """Past its absolute expiry, or idle for longer than the setting allows."""
+    return row.expires_at <= now or row.last_seen_at + idle_limit() <= now
+
+
+def _live_row(session: Session, token: str, now: datetime) -> WebSession | None:
+    row = _row_of(session, token)
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at <= now or row.last_seen_at + idle_limit() <= now:
+    if _expired(row, now):
         return None
     return row
 
@@ -237,18 +246,12 @@ def ended_reason(*, session: Session, token: str | None, now: datetime | None = 
     """Why ``token`` no longer signs anyone in: an ``EndReason`` value, ``EXPIRED``, or
     None when it never did (unknown) or still does. For the message a page shows."""
     now = now or utcnow()
-    if not token or len(token) > MAX_TOKEN:
-        return None
-    row = session.exec(
-        select(WebSession)
-        .where(WebSession.token_hash == hash_token(token))
-        .execution_options(populate_existing=True)
-    ).first()
+    row = _row_of(session, token)
     if row is None:
         return None
     if row.revoked_at is not None:
         return row.revoked_reason or EndReason.ENDED_BY_USER
-    if row.expires_at <= now or row.last_seen_at + idle_limit() <= now:
+    if _expired(row, now):
         return EXPIRED
     account = session.get(Account, row.account_id, populate_existing=True)
     if account is None or not account.active:
@@ -394,16 +397,9 @@ def list_sessions(
         )
         .order_by(col(WebSession.last_seen_at).desc(), col(WebSession.id).desc())
     ).all()
+    shown = set(SessionView.model_fields) - {"current"}
     return [
-        SessionView(
-            id=row.id or 0,
-            device=row.device,
-            method=row.method,
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
-            expires_at=row.expires_at,
-            current=row.token_hash == current_hash,
-        )
+        SessionView(**row.model_dump(include=shown), current=row.token_hash == current_hash)
         for row in rows
     ]
 
