@@ -26,6 +26,7 @@ class OfflineReach:
     offline_offers: int  # offers with at least one offline channel
     subscribers: int  # active subscriptions (e-mail and SMS)
     sms_by_keyword: dict[str, int]  # INFO / SEGUIR about this area, last SMS_DAYS days
+    sms_all: dict[tuple[str, str], int]  # every (keyword, area), last SMS_DAYS days
 
 
 def offline_reach(
@@ -52,6 +53,7 @@ def offline_reach(
         offline_offers=sum(1 for o in leaflet.offers if not o.online_only),
         subscribers=int(subscribers),
         sms_by_keyword={k: n for (k, code), n in sms.items() if code == area_code},
+        sms_all=sms,
     )
 
 

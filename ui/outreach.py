@@ -40,6 +40,14 @@ def area_outreach(code: str, *, actor: Principal) -> None:
         help=", ".join(f"{KEYWORD_LABELS.get(k, k)}: {n}" for k, n in reach.sms_by_keyword.items())
         or None,
     )  # fmt: skip
+    with st.expander(_("SMS line: messages by keyword, last 30 days, every area")):
+        totals: dict[str, int] = {}
+        for (keyword, _area), n in reach.sms_all.items():
+            totals[keyword] = totals.get(keyword, 0) + n
+        st.dataframe(
+            [{_("Keyword"): k.upper(), _("Messages"): n} for k, n in sorted(totals.items())],
+            hide_index=True,
+        )
     easy = st.toggle(_("Easy Read"), key=EASY_KEY)
     prepare, page = st.columns(2)
     if prepare.button(_("Prepare the leaflet (PDF)"), icon=":material/print:"):

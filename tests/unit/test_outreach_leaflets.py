@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from answers.directory import create_contact, create_measure
 from answers.models import ContactDraft, MeasureDraft, Topic
@@ -24,6 +26,7 @@ from outreach.leaflets import (
     render_html,
 )
 from tests.factories import World, make_initiative
+from wiring import app
 
 TODAY = date.today()
 
@@ -251,3 +254,26 @@ def test_leaflets_for_the_largest_gaps_come_as_one_zip(session: Session, world: 
     assert all(archive.read(n).startswith(b"%PDF-") for n in archive.namelist())
     with pytest.raises(InvalidInput):
         largest_gap_areas(session=session, count=0)
+
+
+def test_the_cli_prints_leaflets_and_names_bad_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
+    monkeypatch.setenv("HUB_DEFAULT_LANGUAGE", "en")
+    out = tmp_path / "leaflets"
+    done = CliRunner().invoke(
+        app, ["leaflets", "--area", "1106", "--area", "PT-11", "--out", str(out), "--easy-read"]
+    )
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "leaflet-1106-pt-easy-read.pdf",
+        "leaflet-PT-11-pt-easy-read.pdf",
+    ]
+    zipped = CliRunner().invoke(app, ["leaflets", "--top", "2", "--out", str(out), "--zip"])
+    assert zipped.exit_code == 0, zipped.output
+    assert len(zipfile.ZipFile(out / "leaflets-pt.zip").namelist()) == 2
+    both = CliRunner().invoke(app, ["leaflets", "--area", "1106", "--top", "2", "--out", str(out)])
+    assert both.exit_code == 1 and "--area CODE or --top N" in both.output
+    unknown = CliRunner().invoke(app, ["leaflets", "--area", "9999", "--out", str(out)])
+    assert unknown.exit_code == 1 and "9999" in unknown.output
