@@ -146,13 +146,9 @@ if not is_published:
             merge_into(other.id)
     others = [i for i in choices if i != picked]
     into = st.selectbox(
-        _("Or merge into question"),
-        others,
-        index=None,
-        placeholder=_("Choose a question"),
-        format_func=lambda i: f"{i} · {choices[i].public_text[:90]}",
-        key=MERGE_KEY,
-    )
+        _("Or merge into question"), others, index=None, placeholder=_("Choose a question"),
+        format_func=lambda i: f"{i} · {choices[i].public_text[:90]}", key=MERGE_KEY,
+    )  # fmt: skip
     if into and st.button(_("Merge into the chosen question"), key=f"merge_pick_{picked}"):
         merge_into(into)
 
@@ -173,16 +169,11 @@ if saved:
     )
 
 actions: dict[str, tuple[str, QuestionAction]] = (
-    {
-        "mark_reviewed": (_("Mark reviewed"), mark_reviewed),
-        "unpublish_question": (_("Unpublish"), unpublish_question),
-    }
-    if is_published
-    else {
-        "publish_question": (_("Publish"), publish_question),
-        "reject_question": (_("Reject as spam"), reject_question),
-    }
-)
+    {"mark_reviewed": (_("Mark reviewed"), mark_reviewed),
+     "unpublish_question": (_("Unpublish"), unpublish_question)} if is_published
+    else {"publish_question": (_("Publish"), publish_question),
+          "reject_question": (_("Reject as spam"), reject_question)}
+)  # fmt: skip
 for column, (name, (label, action)) in zip(st.columns(len(actions)), actions.items(), strict=True):
     if column.button(label, key=f"{form_key}_{name}"):
         act(label, action)

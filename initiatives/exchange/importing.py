@@ -350,7 +350,7 @@ class FieldProblem:
     item: str | None = None  # the one refused value of a list field
 
 
-def every_problem(
+def _every_problem(
     draft: InitiativeDraft, ref: _Reference, session: Session
 ) -> tuple[InitiativeDraft | None, list[FieldProblem]]:
     """Every problem ``validate_draft`` finds in the draft (not only its first), and the
@@ -402,7 +402,7 @@ def every_problem(
 def draft_problems(*, session: Session, draft: InitiativeDraft) -> list[FieldProblem]:
     """Every field problem of one draft, for a form to show beside each field before
     the service (which checks again) is called."""
-    return every_problem(draft, _Reference.load(session), session)[1]
+    return _every_problem(draft, _Reference.load(session), session)[1]
 
 
 def _shown(item: Any) -> str:
@@ -521,7 +521,7 @@ def import_initiatives(
                     "",
                 )
             )
-        checked, found = every_problem(draft, ref, session)
+        checked, found = _every_problem(draft, ref, session)
         reported = {c for c, _m, _v in problems}  # a column the parser refused is not
         for problem in found:  # reported twice
             column = FIELD_COLUMNS.get(problem.field, problem.field)
