@@ -4,7 +4,7 @@ A partner signs in through the form, describes an initiative much like a publish
 and presses Submit: the check runs first and the draft is held beside the similar
 initiatives; the partner explains the difference and submits. Staff, in another
 context, pick it in the review queue and publish it. A Portuguese page says
-``lang="pt"``. Every step leaves a screenshot under tests/browser/artifacts/
+``lang="pt"``; the gap map's legend swatches are painted in the map's colours. Every step leaves a screenshot under tests/browser/artifacts/
 (git-ignored) for a person to look at.
 
 The server runs with low overlap thresholds (the page is under test here, not the
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from connectivity.maps import legend as legend_items
 from initiatives.models import ReviewState
 from tests.browser import conftest as browser
 from tests.browser.conftest import (
@@ -146,3 +147,21 @@ def test_a_portuguese_page_says_lang_pt(open_page: OpenPage) -> None:
     snap(page, "07-portuguese-start")
     english = open_page("/app/?lang=en")
     expect(english.locator("html")).to_have_attribute("lang", "en", timeout=RENDER_TIMEOUT_MS)
+
+
+def test_the_gap_map_legend_swatches_are_painted(open_page: OpenPage) -> None:
+    staff = open_page("/app/?lang=en")
+    sign_in(staff, STAFF_EMAIL, then_see="Gap map")
+    nav_link(staff, "Gap map").click()
+    legend = staff.locator("ul.hub-legend")
+    expect(legend).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    legend.scroll_into_view_if_needed()
+    painted = legend.locator("li > span").evaluate_all(
+        "spans => spans.map(s => getComputedStyle(s).backgroundColor)"
+    )
+    expected = [
+        f"rgb({int(c[1:3], 16)}, {int(c[3:5], 16)}, {int(c[5:7], 16)})" for c, _l in legend_items()
+    ]
+    assert painted == expected
+    assert_no_exception(staff)
+    snap(staff, "08-gap-map-legend", legend)
