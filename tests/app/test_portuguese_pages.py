@@ -1,4 +1,4 @@
-"""A Portuguese page shows no English interface string of ours (issue 15).
+"""Thirteen Portuguese workspace pages show no English interface string of ours (issue 15).
 
 Every string our code marks for translation whose Portuguese differs is looked for on
 the page: widget labels, placeholders, help and options exactly, text (titles,
@@ -28,6 +28,14 @@ PAGES = [
     (Role.STAFF, "pages/staff_gaps.py"),
     (Role.STAFF, "pages/staff_overlaps.py"),
     (Role.ADMIN, "pages/staff_audit.py"),
+    (Role.STAFF, "pages/staff_review.py"),
+    (Role.STAFF, "pages/staff_registry.py"),
+    (Role.STAFF, "pages/staff_partners.py"),
+    (Role.STAFF, "pages/staff_questions.py"),
+    (Role.STAFF, "pages/staff_directory.py"),
+    (Role.STAFF, "pages/staff_feeds.py"),
+    (Role.STAFF, "pages/staff_feed_review.py"),
+    (Role.PARTNER, "pages/partner_home.py"),
 ]
 
 
