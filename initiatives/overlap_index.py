@@ -145,13 +145,13 @@ _STEM_WORD = re.compile(r"[a-z0-9]{2,}|[0-9]")  # one-letter words are no words;
 # rest is numpy over word ids. Per-text calls (fold, a regex, a list comprehension) were
 # the largest part of the build.
 _SEPARATOR = "\x00"
-_BREAK = "\x01"  # a comma or semicolon: ends a number ("12, 1000-001" is two)
+# One character for one: str.translate has a fast path only for such tables (mapping a
+# comma to " , " made it the slowest part of the build).
 _SPACE_OUT = str.maketrans(
     {c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")}
-    | {_SEPARATOR: _SEPARATOR, ",": f" {_BREAK} ", ";": f" {_BREAK} "}
+    | {_SEPARATOR: _SEPARATOR}
 )
 _SEPARATOR_WORD = 0  # its word id
-_BREAK_WORD = 1
 _IGNORED = -1  # the stem id of a stop word, place name, one-letter word or unseen stem
 _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 TEXT_BATCH = 20_000  # texts per split: bounds the token list's memory
@@ -194,11 +194,11 @@ class StemVocabulary:
         self.ignore = STOP_WORDS | words
         self.concepts = lexicon()
         self.stems: dict[str, int] = {}
-        self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD, _BREAK: _BREAK_WORD}
-        self.stem_of = np.array([_IGNORED, _IGNORED], dtype=np.int64)  # word id -> stem id
-        self.generic_of = np.zeros(2, dtype=bool)  # word id -> a generic title word
-        self.number_of = np.zeros(2, dtype=bool)  # word id -> all digits
-        self.language_of = np.zeros(2, dtype=np.int8)  # +1 Portuguese, -1 English stop word
+        self.words: dict[str, int] = {_SEPARATOR: _SEPARATOR_WORD}
+        self.stem_of = np.array([_IGNORED], dtype=np.int64)  # word id -> stem id
+        self.generic_of = np.zeros(1, dtype=bool)  # word id -> a generic title word
+        self.number_of = np.zeros(1, dtype=bool)  # word id -> all digits
+        self.language_of = np.zeros(1, dtype=np.int8)  # +1 Portuguese, -1 English stop word
         self.frozen = False
 
     def __len__(self) -> int:
@@ -261,14 +261,13 @@ class StemVocabulary:
             ids, stem_of, generic_of, number_of, language_of = self._word_ids(tokens, grow)
             separator = ids == _SEPARATOR_WORD
             text_of_token = np.cumsum(separator)
-            word = (ids != _SEPARATOR_WORD) & (ids != _BREAK_WORD)
-            text = text_of_token[word]  # the text each word belongs to
-            words = ids[word]
+            text = text_of_token[~separator]  # the text each word belongs to
+            words = ids[~separator]
             hashes[start : start + len(batch)] = _sequence_hashes(words, text, len(batch))
             language[start : start + len(batch)] = np.bincount(
                 text, weights=language_of[words], minlength=len(batch)
             )
-            rows, found = _numbers(tokens, np.flatnonzero(number_of[ids]), text_of_token)
+            rows, found = _numbers(tokens, np.flatnonzero(number_of[ids]), text_of_token, batch)
             identifier_rows.append(rows + start)
             identifiers.extend(found)
             if "@" in joined or "www" in joined or "http" in joined:
@@ -329,8 +328,6 @@ class GramVocabulary:
         columns: list[int] = []
         for n, text in enumerate(texts):
             for word in fold_ascii(text).translate(_SPACE_OUT).split():
-                if word == _BREAK:
-                    continue
                 ids = self.of_word.get(word)
                 if ids is None:
                     ids = self._of(word, grow)
@@ -373,39 +370,49 @@ def _number(digits: str) -> str:
 
 
 def _numbers(
-    tokens: list[str], positions: np.ndarray, text_of_token: np.ndarray
+    tokens: list[str], positions: np.ndarray, text_of_token: np.ndarray, texts: Sequence[str]
 ) -> tuple[np.ndarray, list[str]]:
-    """(text, identifier) for the number tokens at ``positions`` (sorted)."""
+    """(text, identifier) for the number tokens at ``positions`` (sorted) of a batch's
+    token stream."""
     if len(positions) == 0:
         return np.zeros(0, dtype=np.int64), []
-    # Most numbers stand alone: those go through one cached call each; only runs of
-    # number tokens ("415 296 7465") through the loop below.
+    # Most numbers stand alone: those go through one cached call each. A text with a run
+    # of number tokens ("415 296 7465") is read again with its commas and semicolons,
+    # which the token stream does not keep and which end a number ("12, 1000-001").
     starts = np.ones(len(positions), dtype=bool)
     starts[1:] = np.diff(positions) != 1
     run_of = np.cumsum(starts) - 1
-    alone = np.bincount(run_of)[run_of] == 1
-    single = positions[alone]
-    rows_alone = text_of_token[single]
-    found_alone = list(map(_number, map(tokens.__getitem__, single.tolist())))
-    positions = positions[~alone]
-    rows: list[int] = rows_alone.tolist()
-    found: list[str] = found_alone
-    listed = positions.tolist()
-    text = (text_of_token[positions]).tolist()
-    n = 0
-    while n < len(listed):
-        run_end = n + 1
-        while run_end < len(listed) and listed[run_end] == listed[run_end - 1] + 1:
-            run_end += 1
-        for group in _number_groups([tokens[p] for p in listed[n:run_end]]):
-            if len(group) > 1 and sum(map(len, group)) >= 7:
-                rows.append(text[n])
-                found.append(_number("".join(group)))
-            else:
-                rows.extend(repeat(text[n], len(group)))
-                found.extend(map(_number, group))
-        n = run_end
+    in_run = np.bincount(run_of)[run_of] > 1
+    texts_with_runs = _sorted_unique(text_of_token[positions[in_run]])
+    reread = np.isin(text_of_token[positions], texts_with_runs)
+    single = positions[~reread]
+    rows: list[int] = text_of_token[single].tolist()
+    found: list[str] = list(map(_number, map(tokens.__getitem__, single.tolist())))
+    for n in texts_with_runs.tolist():
+        for identifier in _numbers_of(texts[n]):
+            rows.append(n)
+            found.append(identifier)
     return np.asarray(rows, dtype=np.int64), found
+
+
+_NUMBER_OR_BREAK = re.compile(r"[a-z0-9]+|[,;]")
+
+
+def _numbers_of(text: str) -> list[str]:
+    """The numbers of one text, runs of number tokens grouped, a comma ending a run."""
+    out: list[str] = []
+    run: list[str] = []
+    for token in [*_NUMBER_OR_BREAK.findall(fold_ascii(text)), ","]:
+        if token.isdigit():
+            run.append(token)
+            continue
+        for group in _number_groups(run) if run else []:
+            if len(group) > 1 and sum(map(len, group)) >= 7:
+                out.append(_number("".join(group)))
+            else:
+                out.extend(map(_number, group))
+        run = []
+    return out
 
 
 def _number_groups(run: list[str]) -> list[list[str]]:
@@ -947,7 +954,7 @@ def _title_text(title: str) -> str:
 
 def _without_generic(title: str) -> str:
     words = fold_ascii(title).translate(_SPACE_OUT).split()
-    return " ".join(w for w in words if w not in GENERIC_TITLE_WORDS and w != _BREAK)
+    return " ".join(w for w in words if w not in GENERIC_TITLE_WORDS)
 
 
 _QUALIFIER = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
