@@ -134,7 +134,7 @@ def test_an_account_that_must_change_its_password_is_sent_to_my_account(
     assert not app.exception, app.exception
     assert FORCED in texts(app), texts(app)
     assert len(app.title) == 0, "nothing of the page may render after the refusal"
-    assert any("(/account)" in str(m.value) for m in app.markdown)
+    assert any('href="/app/account"' in str(m.value) for m in app.markdown)
 
 
 def test_the_account_page_still_opens_to_change_the_password(
