@@ -44,6 +44,20 @@ def site(database_url: str, world: World, monkeypatch: pytest.MonkeyPatch) -> It
         yield base
 
 
+def publish_offer(session: Session, world: World, title: str, area: str) -> None:
+    """A published phone offer in force for a month in ``area``."""
+    make_initiative(
+        session,
+        world.own,
+        publish=True,
+        title=title,
+        areas=[area],
+        channels=[Channel.PHONE],
+        planned_start=date.today() - timedelta(days=1),
+        planned_end=date.today() + timedelta(days=30),
+    )
+
+
 def mail(inbox: Inbox, index: int) -> Message:
     return message_from_bytes(inbox.messages[index].content)
 
@@ -88,26 +102,8 @@ def test_confirm_digest_once_and_one_click_unsubscribe(
     session.expire_all()
     assert session.exec(select(Subscription)).one().state is SubscriptionState.ACTIVE
 
-    make_initiative(
-        session,
-        world.own,
-        publish=True,
-        title="Teleconsultas para quem vive só",
-        areas=["1106"],
-        channels=[Channel.PHONE],
-        planned_start=date.today() - timedelta(days=1),
-        planned_end=date.today() + timedelta(days=30),
-    )
-    make_initiative(
-        session,
-        world.own,
-        publish=True,
-        title="Only in Porto",
-        areas=["1312"],
-        channels=[Channel.PHONE],
-        planned_start=date.today() - timedelta(days=1),
-        planned_end=date.today() + timedelta(days=30),
-    )
+    publish_offer(session, world, "Teleconsultas para quem vive só", "1106")
+    publish_offer(session, world, "Only in Porto", "1312")
     now = tomorrow_at_ten()
     assert run_digest(session=session, now=now - timedelta(hours=3)) == 0  # before 09:00
     assert run_digest(session=session, now=now) == 1
@@ -191,16 +187,7 @@ def test_sms_updates_go_through_the_gateway_api(
         monkeypatch.setenv("HUB_SMS_OUTBOUND_URL", f"{gw}/api/v2/broadcasts.json")
         monkeypatch.setenv("HUB_SMS_OUTBOUND_TOKEN", "outbound-token")
         answer_sms(session=session, text="SEGUIR Lisboa", sender="+351912345678")
-        make_initiative(
-            session,
-            world.own,
-            publish=True,
-            title="Teleconsultas para quem vive só",
-            areas=["1106"],
-            channels=[Channel.PHONE],
-            planned_start=date.today() - timedelta(days=1),
-            planned_end=date.today() + timedelta(days=30),
-        )
+        publish_offer(session, world, "Teleconsultas para quem vive só", "1106")
         assert run_digest(session=session, now=tomorrow_at_ten()) == 1
         assert deliver_due(session=session, owner="test") == {"sent": 1, "failed": 0}
     assert received[0]["urns"] == ["tel:+351912345678"]
