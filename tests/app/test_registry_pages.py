@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
@@ -154,3 +155,19 @@ def test_staff_export_offers_every_format(open_app: Opener) -> None:
     assert any(
         "registry" in b.label.lower() or ".xlsx" in b.label for b in staff.get("download_button")
     )
+
+
+def test_a_failed_export_takes_the_earlier_download_away(
+    open_app: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HUB_IATI_REPORTING_ORG_REF", raising=False)
+    staff = open_app(Role.STAFF).run()
+    staff.switch_page("pages/staff_registry.py").run()
+    staff.selectbox(key="registry_export_format").set_value("csv")
+    staff.button(key="registry_export_prepare").click().run()
+    assert any(".csv" in b.label for b in staff.get("download_button"))
+    staff.selectbox(key="registry_export_format").set_value("iati")
+    staff.button(key="registry_export_prepare").click().run()
+    assert not staff.exception, staff.exception
+    assert any("HUB_IATI_REPORTING_ORG_REF" in e.value for e in staff.error)
+    assert not any(".csv" in b.label or ".xml" in b.label for b in staff.get("download_button"))
