@@ -156,7 +156,7 @@ def test_partner_submits_staff_approves_and_it_is_published(
     search.fill(title)
     search.press("Enter")
     # The search found exactly this one (and has rerun the page with it).
-    expect(visitor.get_by_text("Initiatives found: 1", exact=True)).to_be_visible(
+    expect(visitor.get_by_text("1 initiative found", exact=True)).to_be_visible(
         timeout=RENDER_TIMEOUT_MS
     )
     listed = visitor.get_by_test_id("stMarkdownContainer").get_by_text(title, exact=True)
