@@ -963,7 +963,7 @@ SHORT_TEXT = 160  # characters of title + description up to which a record is "s
 
 JOIN_ROWS = 100_000  # rows per top-k call: bounds the memory of one result block
 JOIN_THREADS = 2  # sparse_dot_topn splits each call's rows over this many threads
-SCORE_PAIRS = 250_000  # pairs scored at a time: bounds the temporaries of score_arrays
+SCORE_PAIRS = 150_000  # pairs scored at a time: bounds the temporaries of score_arrays
 SCORE_THREADS = 2
 
 
