@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +31,7 @@ from outreach.sms import answer_sms
 from outreach.subscriptions import forget_old
 from portal.subscribe_routes import ROUTES
 from tests.factories import World, make_initiative
+from tests.integration.test_html_validity import VNU_JAR
 from tests.smtp_server import Inbox, free_port
 from tests.unit.test_outreach_gateways import running_server, running_server_on
 
@@ -193,3 +197,39 @@ def test_sms_updates_go_through_the_gateway_api(
     assert received[0]["urns"] == ["tel:+351912345678"]
     assert "Teleconsultas para quem vive só" in received[0]["text"]
     assert "PARAR" in received[0]["text"]
+
+
+def test_the_subscription_pages_pass_the_nu_html_checker(
+    site: str, tmp_path: Path, smtp_server: Inbox
+) -> None:
+    """The form (both languages, and with an error), the confirmation, the unsubscribe
+    page: checked with the Nu HTML Checker, the W3C's own validator."""
+    java = shutil.which("java")
+    if java is None or not VNU_JAR.exists():
+        pytest.skip("the Nu HTML Checker needs Java and node_modules/vnu-jar (npm ci)")
+    pages = {
+        "form-pt": httpx.get(f"{site}/subscriptions", params={"area": "1106"}).text,
+        "form-en": httpx.get(f"{site}/subscriptions", params={"lang": "en"}).text,
+        "error": httpx.post(f"{site}/subscriptions", data={"email": "x", "area": "1106"}).text,
+        "asked": httpx.post(
+            f"{site}/subscriptions", data={"email": "c@example.pt", "area": "1106"}
+        ).text,
+        "bad-link": httpx.get(f"{site}/subscriptions/confirm", params={"id": "1"}).text,
+        "unsubscribe": httpx.get(
+            f"{site}/subscriptions/unsubscribe", params={"id": "1", "token": "x"}
+        ).text,
+    }
+    files = []
+    for name, html in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        files.append(str(path))
+    run = subprocess.run(
+        [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    messages = json.loads(run.stderr or run.stdout)["messages"]
+    assert messages == [], messages
