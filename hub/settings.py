@@ -397,24 +397,6 @@ def _country_code(raw: str) -> str:
     return value
 
 
-def _choice(raw: str, allowed: set[str]) -> str:
-    value = raw.strip().lower()
-    if value not in allowed:
-        raise ValueError("expected one of " + ", ".join(sorted(allowed)))
-    return value
-
-
-_BY_NAME = {setting.name: setting for setting in SETTINGS}
-
-
-def get(name: str) -> Any:
-    """Read one setting now (not at import time, so tests and the CLI can change it)."""
-    setting = _BY_NAME[name]
-    raw = os.environ.get(name, setting.default)
-    try:
-        return setting.parse(raw)
-    except ValueError as err:
-        raise SettingsError(f"{name}={raw!r} is not valid: {err}.") from None
 DATA_LICENCES = ("CC-BY-4.0", "CC0-1.0", "CC-BY-SA-4.0", "ODC-BY-1.0", "ODbL-1.0")
 
 
@@ -433,6 +415,24 @@ def _glide(raw: str) -> str:
     return value
 
 
+def _choice(raw: str, allowed: set[str]) -> str:
+    value = raw.strip().lower()
+    if value not in allowed:
+        raise ValueError("expected one of " + ", ".join(sorted(allowed)))
+    return value
+
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def get(name: str) -> Any:
+    """Read one setting now (not at import time, so tests and the CLI can change it)."""
+    setting = _BY_NAME[name]
+    raw = os.environ.get(name, setting.default)
+    try:
+        return setting.parse(raw)
+    except ValueError as err:
+        raise SettingsError(f"{name}={raw!r} is not valid: {err}.") from None
 
 
 def database_url() -> str:
