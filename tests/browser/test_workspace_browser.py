@@ -4,8 +4,9 @@ A partner signs in through the form, describes an initiative much like a publish
 and presses Submit: the check runs first and the draft is held beside the similar
 initiatives; the partner explains the difference and submits. Staff, in another
 context, pick it in the review queue and publish it. A Portuguese page says
-``lang="pt"``; the gap map's legend swatches are painted in the map's colours. Every step leaves a screenshot under tests/browser/artifacts/
-(git-ignored) for a person to look at.
+``lang="pt"``; the gap map's legend swatches are painted in the map's colours. Every
+step leaves a screenshot under tests/browser/artifacts/ (git-ignored) for a person to
+look at.
 
 The server runs with low overlap thresholds (the page is under test here, not the
 engine's calibration, which its own tests cover). Needs Debian's Chromium at
