@@ -252,7 +252,13 @@ def test_the_worker_schedules_every_job_one_run_at_a_time(sqlite_url: str) -> No
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
-    assert set(jobs) == {"poll_due_sources", "remind_partners"}
+    assert set(jobs) == {
+        "poll_due_sources",
+        "remind_partners",
+        "webhooks",  # the partner API's outbox sender (issue 17)
+        "outreach-digest",  # subscription digests and SMS updates (issue 19)
+        "outreach-clean-up",
+    }
     assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
     stop = threading.Event()
     worker = threading.Thread(target=run_worker, args=(engine,), kwargs={"stop": stop})
