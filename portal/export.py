@@ -17,6 +17,7 @@ umask: the web server usually runs as another user.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,8 +29,8 @@ from hub.i18n import _
 from portal.content import PublicQuery
 from portal.items import KINDS
 from portal.opendata import OPEN_DATA_FILES
-from portal.render import item_path
-from portal.site import build, build_items, item_keys
+from portal.render import item_path, static_index_name
+from portal.site import build, build_items, index_page_count, item_keys
 
 # Data first, pages last: see the module docstring.
 OUTPUTS = {
@@ -45,6 +46,7 @@ OUTPUTS = {
     "index.en.html": ("index", "en"),
     "index.html": ("index", "pt"),
 }
+LATER_PAGE = re.compile(r"index-[0-9]+(\.en)?\.html")
 FILE_MODE = 0o644
 FOLDER_MODE = 0o755
 
@@ -86,13 +88,30 @@ def export_public(engine: Engine, outdir: Path) -> dict[str, int]:
             written.write_bytes(body)
             written.chmod(FILE_MODE)
             sizes[filename] = len(body)
+        # The list's later pages (index-2.html, ...), renamed with the index pages, last.
+        later_pages = []
+        for number in range(2, index_page_count(engine) + 1):
+            for language in ("pt", "en"):
+                filename = static_index_name(number, language)
+                query = PublicQuery(page=number)
+                body = build(
+                    engine, "index", language=language, query=query, base="./", static=True
+                )
+                written = staging / filename
+                written.write_bytes(body)
+                written.chmod(FILE_MODE)
+                sizes[filename] = len(body)
+                later_pages.append(filename)
         for kind in KINDS:  # an item folder replaces the previous export's whole
             previous = outdir / kind
             if previous.is_dir():
                 os.replace(previous, staging / f".previous-{kind}")
             os.replace(staging / kind, previous)
-        for filename in OUTPUTS:
+        for filename in [*later_pages, *OUTPUTS]:
             os.replace(staging / filename, outdir / filename)
+        for stale in outdir.glob("index-*.html"):  # pages of a longer list exported before
+            if LATER_PAGE.fullmatch(stale.name) and stale.name not in later_pages:
+                stale.unlink()
     except OSError as err:
         raise _problem(outdir, err) from None
     finally:

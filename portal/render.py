@@ -110,10 +110,10 @@ def render_index(
         if static:
             links.update(
                 {
-                    "self_base": "index.html" if language == "pt" else "index.en.html",
+                    "self_base": static_index_name(1, language),
                     "home": "index.html" if language == "pt" else "index.en.html",
                     "signin": "",
-                    "other_language": "index.en.html" if other == "en" else "index.html",
+                    "other_language": static_index_name(content.query.page, other),
                     "feed": "feed.xml" if language == "pt" else "feed.en.xml",
                     "json": "initiatives.json",
                     "csv": "initiatives.csv",
@@ -123,6 +123,8 @@ def render_index(
         names = content.area_names
 
         def page_link(number: int) -> str:
+            if static:  # the static export writes every page of the list as its own file
+                return static_index_name(number, language)
             return f"{base}?{urlencode({**content.query.as_params(page=number), 'lang': language})}"
 
         return _ENVIRONMENT.get_template("index.html.j2").render(
@@ -183,6 +185,13 @@ def dates(start: date | None, end: date | None) -> str:
     if end:
         return _("until {end}").format(end=end.isoformat())
     return _("no dates given")
+
+
+def static_index_name(page: int, language: str) -> str:
+    """The static export's file for a page of the list: ``index.html``, ``index.en.html``,
+    then ``index-2.html``, ``index-2.en.html``..."""
+    number = "" if page <= 1 else f"-{page}"
+    return f"index{number}{'' if language == 'pt' else '.en'}.html"
 
 
 def static_name(key: str) -> str:

@@ -142,6 +142,13 @@ def build_items(
         set_language(previous)
 
 
+def index_page_count(engine: Engine) -> int:
+    """How many pages the default list (what is in force today) takes: the static export
+    writes each of them."""
+    with session_scope(engine) as session:
+        return gather(session=session, query=PublicQuery(), language="pt").pages
+
+
 def item_keys(engine: Engine) -> dict[str, list[str]]:
     """Every item with a page of its own, by kind: published initiatives (ended ones too),
     every published measure (ended ones too) and published answers (the static export's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import portal.routes
 from geo.areas import load_reference_areas
 from hub.auth import Role
 from initiatives.service import create_initiative
-from portal.content import PublicQuery, gather, where_i_live
+from portal.content import PAGE_SIZE, PublicQuery, gather, where_i_live
 from portal.export import export_public
 from portal.opendata import OPEN_DATA_FILES
 from portal.render import render_index
@@ -178,6 +179,40 @@ def test_http_routes_send_cache_headers_and_304(
         response = client.get(path)
         assert response.status_code == 200 and kind in response.headers["content-type"]
     assert client.get("/?lang=pt").text != first.text  # Portuguese by default
+
+
+def test_export_public_writes_every_page_of_the_list(
+    engine: Engine, session: Session, areas: None, tmp_path: Path
+) -> None:
+    """A static host ignores ?page=: the export writes each page of the list as a file,
+    links them, and removes the later pages of a longer list exported before."""
+    organisation = make_organisation(session, name="Many offers")
+    for number in range(PAGE_SIZE * 2 + 1):
+        make_initiative(
+            session,
+            organisation,
+            publish=True,
+            title=f"Offer number {number:03d}",
+            planned_end=None,
+            status="active",
+        )
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index-9.html").write_text("a page of an older, longer export")
+    (site / "index-notes.html").write_text("not ours: kept")
+    sizes = export_public(engine, site)
+    assert {"index-2.html", "index-2.en.html", "index-3.html", "index-3.en.html"} <= set(sizes)
+    assert not (site / "index-9.html").exists() and (site / "index-notes.html").exists()
+    assert not (site / "index-4.html").exists()
+    first = (site / "index.html").read_text()
+    second = (site / "index-2.html").read_text()
+    third = (site / "index-3.en.html").read_text()
+    assert 'href="index-2.html"' in first and "?page=" not in first
+    assert 'href="index.html"' in second and 'href="index-3.html"' in second  # prev, next
+    assert 'href="index-3.html"' in third  # the other language's same page
+    titles = [set(re.findall(r"Offer number \d{3}", text)) for text in (first, second, third)]
+    assert sum(len(t) for t in titles) == PAGE_SIZE * 2 + 1
+    assert not titles[0] & titles[1] and not titles[1] & titles[2]
 
 
 def test_export_public_writes_every_file(
