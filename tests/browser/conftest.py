@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -285,6 +286,16 @@ def nav_offers(page: Page, title: str) -> Locator:
 
 def assert_no_exception(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each ("rule: help (N
+    nodes)"), so an assertion ``== []`` prints what is wrong. axe-core comes bundled in
+    the axe-playwright-python wheel: nothing is fetched at test time."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
+    ]
 
 
 def sign_in(page: Page, email: str, *, then_see: str) -> None:

@@ -15,10 +15,9 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import STEP_TIMEOUT_MS, HubServer, OpenPage
+from tests.browser.conftest import STEP_TIMEOUT_MS, HubServer, OpenPage, axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +26,6 @@ PHONE = {"width": 390, "height": 844}
 LIVE = "DEMO-006"
 ENDED = "DEMO-007"
 ENDED_TITLE = "Teleconsultas para pessoas idosas em Lisboa"
-
-
-def violations(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
-    ]
 
 
 def first_item_path(page: Page, kind: str) -> str:
@@ -49,7 +41,7 @@ def test_page_initiative_and_answer_have_no_accessibility_violations(
     page = open_page(f"/?lang={language}")
     page.get_by_role("heading", level=1).wait_for()
     assert page.locator("html").get_attribute("lang") == language
-    assert violations(page) == []
+    assert axe_violations(page) == []
     answer = first_item_path(page, "answers")
     measure = first_item_path(page, "measures")
     for path in (
@@ -60,13 +52,13 @@ def test_page_initiative_and_answer_have_no_accessibility_violations(
         item = open_page(path)
         item.get_by_role("heading", level=1).wait_for()
         assert item.locator("html").get_attribute("lang") == language
-        assert violations(item) == [], path
+        assert axe_violations(item) == [], path
 
 
 def test_page_with_results_filters_and_ended_is_accessible(open_page: OpenPage) -> None:
     page = open_page("/?lang=en&area=1106&q=idosos&ended=1&audience=health_professionals")
     page.get_by_role("heading", level=1).wait_for()
-    assert violations(page) == []
+    assert axe_violations(page) == []
 
 
 def test_first_load_is_one_light_document_that_needs_no_javascript(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
@@ -23,6 +22,7 @@ from tests.browser.conftest import (
     HubServer,
     OpenPage,
     assert_no_exception,
+    axe_violations,
     wait_until_idle,
 )
 
@@ -46,13 +46,6 @@ def expect_signed_in(page: Page, who: str) -> None:
     expect(page.get_by_text(who)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     wait_until_idle(page)
     assert_no_exception(page)
-
-
-def violations(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in results.response["violations"]
-    ]
 
 
 def test_signed_in_staff_stay_signed_in_on_reload_new_tab_and_bookmark(
@@ -140,7 +133,7 @@ def test_a_wrong_password_keeps_the_email_and_says_why(open_page: OpenPage) -> N
     page.get_by_role("button", name="Iniciar sessão", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Não foi possível iniciar sessão")
     expect(page.get_by_label("E-mail", exact=True)).to_have_value(STAFF_EMAIL)
-    assert violations(page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("language", ["pt", "en"])
@@ -151,4 +144,4 @@ def test_the_signin_page_has_no_accessibility_violations(
     page.get_by_role("heading", level=1).wait_for()
     assert page.locator("html").get_attribute("lang") == language
     assert page.locator("script").count() == 0
-    assert violations(page) == []
+    assert axe_violations(page) == []
