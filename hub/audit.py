@@ -1,5 +1,11 @@
 """The append-only audit log: who changed what, when, before and after.
 
+An entry keeps the record's version and, of an edit, before and after of the fields that
+changed only (of a create, the created fields once as "after"; of a delete, the record
+as it was as "before"), so the log grows with the change, not with the record. Entries
+written before issue 21 hold whole snapshots; ``rebuild_history`` reads both kinds, and
+``changed_fields`` finds what changed in either.
+
 Every service that writes calls ``record_change`` inside the same transaction as the
 change itself, so a change and its audit entry land together or not at all. The
 table refuses UPDATE and DELETE at the database level (triggers created by the
@@ -14,6 +20,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -97,6 +104,12 @@ def restore_append_only_triggers(connection: Connection) -> list[str]:
 
 # Never copied into the log, whatever table they are on.
 SECRET_FIELDS = frozenset({"password_hash"})
+# Computed from other fields on every save (the search columns of initiatives): the
+# fields they are computed from are logged, so a copy of them would only add bytes.
+DERIVED_FIELDS = frozenset({"search_text", "search_stems"})
+# Bookkeeping every versioned record carries: the entry has them in its own columns
+# (version, at, actor_label), so they are not repeated in before/after.
+BOOKKEEPING_FIELDS = frozenset({"version", "updated_at", "updated_by"})
 
 
 class AuditEntry(SQLModel, table=True):
@@ -112,12 +125,19 @@ class AuditEntry(SQLModel, table=True):
     summary: str = ""
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The record's version after the change (None: no versioned record, or an entry
+    # from before migration 0011_audit_changes, whose snapshots hold it).
+    version: int | None = Field(default=None)
 
 
 def snapshot(record: Any) -> dict[str, Any]:
     """A JSON-safe copy of a model's columns, without secrets."""
     data = record.model_dump() if hasattr(record, "model_dump") else dict(record)
-    return {key: _jsonable(value) for key, value in data.items() if key not in SECRET_FIELDS}
+    return {
+        key: _jsonable(value)
+        for key, value in data.items()
+        if key not in SECRET_FIELDS and key not in DERIVED_FIELDS
+    }
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -143,12 +163,40 @@ def _jsonable(value: Any) -> Any:
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     before, after = before or {}, after or {}
-    ignored = {"version", "updated_at", "updated_by"}
     return sorted(
         key
         for key in set(before) | set(after)
-        if key not in ignored and before.get(key) != after.get(key)
+        if key not in BOOKKEEPING_FIELDS
+        and key not in DERIVED_FIELDS
+        and before.get(key) != after.get(key)
     )
+
+
+def _kept(values: dict[str, Any]) -> dict[str, Any]:
+    """A whole record as the log keeps it once (a create's "after", a delete's "before")."""
+    return {
+        key: value
+        for key, value in values.items()
+        if key not in BOOKKEEPING_FIELDS and key not in DERIVED_FIELDS
+    }
+
+
+def lean_change(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The before/after an entry stores for a change from ``before`` to ``after`` (whole
+    snapshots, as services pass them): the changed fields only."""
+    if before is None or after is None:
+        return (None if before is None else _kept(before)), (
+            None if after is None else _kept(after)
+        )
+    fields = changed_fields(before, after)
+    return {f: before.get(f) for f in fields}, {f: after.get(f) for f in fields}
+
+
+def _version_of(before: dict[str, Any] | None, after: dict[str, Any] | None) -> int | None:
+    version = (after if after is not None else before or {}).get("version")
+    return version if isinstance(version, int) else None
 
 
 def record_change(
@@ -188,7 +236,9 @@ def change_values(
     after: dict[str, Any] | None = None,
     summary: str = "",
 ) -> dict[str, Any]:
-    """The columns of one audit entry (``record_change`` and ``record_changes``)."""
+    """The columns of one audit entry (``record_change`` and ``record_changes``): the
+    changed fields of ``before`` and ``after`` (whole snapshots) and the version."""
+    kept_before, kept_after = lean_change(before, after)
     return {
         "at": utcnow(),
         "actor_id": actor.account_id if actor else None,
@@ -197,8 +247,9 @@ def change_values(
         "entity_type": entity_type,
         "entity_id": None if entity_id is None else str(entity_id),
         "summary": summary or ", ".join(changed_fields(before, after)),
-        "before": before,
-        "after": after,
+        "before": kept_before,
+        "after": kept_after,
+        "version": _version_of(before, after),
     }
 
 
@@ -248,3 +299,66 @@ def list_entries(
 
 def entity_types(*, session: Session) -> list[str]:
     return list(session.exec(select(AuditEntry.entity_type).distinct()).all())
+
+
+# --- history, rebuilt from the entries -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """The record's state after one audited change."""
+
+    entry_id: int
+    at: datetime
+    actor_label: str
+    action: str
+    version: int | None
+    changed: list[str]  # the fields this step changed
+    state: dict[str, Any]  # every field known after this step (empty once deleted)
+
+
+def rebuild_history(entries: Sequence[AuditEntry]) -> list[HistoryStep]:
+    """The record's state after each change, field by field, from its entries in the
+    order written. Reads lean entries (changed fields) and old ones (whole snapshots)
+    alike; entries that changed nothing (a refused attempt) are left out."""
+    state: dict[str, Any] = {}
+    steps: list[HistoryStep] = []
+    for entry in sorted(entries, key=lambda e: e.id or 0):
+        before, after = entry.before, entry.after
+        if before is None and after is None:
+            continue
+        if after is None:  # deleted
+            changed, state = sorted(_kept(before or {})), {}
+        elif before is None:  # created: the created fields once
+            state = _kept(after)
+            changed = sorted(state)
+        else:
+            changed = changed_fields(before, after)
+            for key in set(before) - set(after):  # an old snapshot without the key
+                state.pop(key, None)
+            state = {**state, **_kept(after)}
+        steps.append(
+            HistoryStep(
+                entry_id=entry.id or 0,
+                at=entry.at,
+                actor_label=entry.actor_label,
+                action=entry.action,
+                version=entry.version if entry.version is not None else _version_of(before, after),
+                changed=changed,
+                state=dict(state),
+            )
+        )
+    return steps
+
+
+def record_history(
+    *, session: Session, actor: Principal | None, entity_type: str, entity_id: str
+) -> list[HistoryStep]:
+    """``rebuild_history`` of one record, from all its entries (administrators only)."""
+    require_admin(actor)
+    entries = session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == str(entity_id))
+        .order_by(col(AuditEntry.id))
+    ).all()
+    return rebuild_history(list(entries))

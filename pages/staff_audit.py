@@ -1,4 +1,5 @@
-"""Administrators: the audit log of every change by anyone (who, when, what, before/after)."""
+"""Administrators: the audit log of every change by anyone (who, when, what, before/after),
+and a record's history rebuilt version by version from its entries."""
 
 import json
 import math
@@ -6,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from hub.audit import changed_fields, entity_types, list_entries
+from hub.audit import changed_fields, entity_types, list_entries, record_history
 from hub.auth import Role
 from hub.db import session_scope
 from hub.i18n import _, format_datetime
@@ -86,6 +87,7 @@ rows = pd.DataFrame(
             _("Action"): action_label(e.action),
             _("Record type"): record_type_label(e.entity_type),
             _("Record id"): e.entity_id or "",
+            _("Version"): e.version if e.version is not None else (e.after or {}).get("version"),
             _("What changed"): e.summary,
         }
         for e in entries
@@ -131,3 +133,41 @@ else:
     before_col.json(entry.before or {})
     after_col.caption(_("After"))
     after_col.json(entry.after or {})
+
+if entry.entity_id is None:
+    st.stop()
+with st.expander(_("History of this record, version by version")):
+    with session_scope(get_engine()) as session:
+        steps = record_history(
+            session=session,
+            actor=principal,
+            entity_type=entry.entity_type,
+            entity_id=entry.entity_id,
+        )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    _("Version"): s.version,
+                    _("When"): format_datetime(s.at),
+                    _("Who"): s.actor_label,
+                    _("Action"): action_label(s.action),
+                    _("What changed"): ", ".join(s.changed),
+                }
+                for s in steps
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if steps:
+        step = st.selectbox(
+            _("The record as it was after"),
+            range(len(steps)),
+            index=len(steps) - 1,
+            key=f"{PICK_KEY}_step",
+            format_func=lambda n: (
+                f"{_('version')} {steps[n].version or '?'} · {action_label(steps[n].action)}"
+            ),
+        )
+        st.json(steps[step].state)
