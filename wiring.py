@@ -82,6 +82,14 @@ from portal.routes import ROUTES as PORTAL_ROUTES
 from portal.signin import ROUTES as SIGNIN_ROUTES
 from portal.sms_routes import ROUTES as SMS_ROUTES
 from portal.subscribe_routes import ROUTES as SUBSCRIBE_ROUTES
+from reports.models import (
+    Report,
+    ReportArea,
+    ReportChannel,
+    ReportGap,
+    ReportInitiative,
+    ReportTargetGroup,
+)
 
 # --- the schema ----------------------------------------------------------------------
 
@@ -125,6 +133,13 @@ TABLE_MODELS: tuple[type[SQLModel], ...] = (
     DigestSent,
     SmsConversation,
     SmsCount,
+    # the weekly situation report and its snapshot (issue 20)
+    Report,
+    ReportInitiative,
+    ReportArea,
+    ReportChannel,
+    ReportTargetGroup,
+    ReportGap,
 )
 
 
