@@ -1,7 +1,7 @@
 """Flood resistance without third-party services: token buckets in the database.
 
 Each bucket holds up to ``capacity`` tokens and refills at ``per_hour`` tokens an hour;
-an action spends one. The refill and the spend are one conditional UPDATE, so two
+an action spends one. The refill and the spend are one UPSERT statement, so two
 processes (or replicas on one PostgreSQL) can never both spend the last token. Buckets
 are keyed by a hash of the client identifier, never the address itself, and a bucket
 untouched for two days is deleted (a full bucket and no bucket mean the same).
@@ -15,8 +15,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, literal, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, text
 from sqlmodel import Session, col
 
 from answers.models import RateBucket
@@ -52,6 +51,32 @@ USEFUL_PER_CLIENT = Limit(capacity=10, per_hour=30)
 USEFUL_PER_QUESTION = Limit(capacity=1, per_hour=1 / 24)
 
 
+# One statement per hit, the same on SQLite (>= 3.35) and PostgreSQL: a new bucket starts
+# full less this hit; an existing one refills for the time since its stamp (never for a
+# clock that runs backwards) and is spent only if it then holds ``cost`` (the WHERE of
+# DO UPDATE), so two processes can never both spend the last token. A row comes back
+# exactly when the hit is allowed. Prepared text, as it runs on every request.
+_TAKE = """
+INSERT INTO rate_bucket (key, tokens, stamp) VALUES (:key, :fresh, :now)
+ON CONFLICT (key) DO UPDATE SET
+  tokens = {least}(:capacity, rate_bucket.tokens
+                   + {greatest}(:now - rate_bucket.stamp, 0.0) * :rate) - :cost,
+  stamp = {greatest}(rate_bucket.stamp, :now)
+WHERE {least}(:capacity, rate_bucket.tokens
+              + {greatest}(:now - rate_bucket.stamp, 0.0) * :rate) >= :cost
+RETURNING tokens
+"""
+_TAKE_SQLITE = text(_TAKE.format(least="min", greatest="max"))
+_TAKE_POSTGRESQL = text(
+    _TAKE.format(least="least", greatest="greatest")
+    .replace(":capacity", "CAST(:capacity AS DOUBLE PRECISION)")
+    .replace(":cost", "CAST(:cost AS DOUBLE PRECISION)")
+    .replace(":rate", "CAST(:rate AS DOUBLE PRECISION)")
+    .replace(":now", "CAST(:now AS DOUBLE PRECISION)")
+    .replace(":fresh", "CAST(:fresh AS DOUBLE PRECISION)")
+)
+
+
 def take(
     *, session: Session, key: str, limit: Limit, now: float | None = None, cost: float = 1.0
 ) -> bool:
@@ -61,26 +86,22 @@ def take(
     doing anything slow, so a refused attempt still counts).
     """
     now = time.time() if now is None else now
-    bind = session.get_bind()
-    values = {"key": key, "tokens": float(limit.capacity), "stamp": now}
-    insert = (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(RateBucket)
-    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["key"]))
-    rate = limit.per_hour / 3600.0
-    # Clocks of several processes may disagree a little: time never runs backwards here.
-    later = col(RateBucket.stamp) < now
-    elapsed = case((later, literal(now) - col(RateBucket.stamp)), else_=literal(0.0))
-    refilled = col(RateBucket.tokens) + elapsed * rate
-    level = case((refilled > limit.capacity, literal(float(limit.capacity))), else_=refilled)
-    result = session.execute(
-        update(RateBucket)
-        .where(col(RateBucket.key) == key, level >= cost)
-        .values(
-            tokens=level - cost,
-            stamp=case((later, literal(now)), else_=col(RateBucket.stamp)),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    capacity = float(limit.capacity)
+    if cost > capacity:  # a bucket that can never hold enough
+        return False
+    postgres = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(
+        _TAKE_POSTGRESQL if postgres else _TAKE_SQLITE,
+        {
+            "key": key,
+            "fresh": capacity - cost,
+            "now": float(now),
+            "capacity": capacity,
+            "rate": limit.per_hour / 3600.0,
+            "cost": float(cost),
+        },
+    ).first()
+    return row is not None
 
 
 def take_all(
