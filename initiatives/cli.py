@@ -1,6 +1,6 @@
 """Operators' commands for the registry (registered on ``python -m hub``): thin wrappers
 over initiatives.exchange (issue 3), initiatives.freshness and initiatives.overlap
-(issue 4).
+(issue 4), and bulk review over initiatives.review (issue 21).
 
 Importing and comparing need the database ready (schema, reference areas, demo data in
 demo mode), which only the composition root knows how to do: ``register`` takes its
@@ -26,6 +26,7 @@ from initiatives.exchange import ExportFormat, export_initiatives, import_initia
 from initiatives.freshness import send_freshness_reminders
 from initiatives.overlap import area_tree, batch_overlaps, read_overlap_file, registry_records
 from initiatives.overlap import threshold as default_threshold
+from initiatives.review import Decision, review_many, waiting
 from partners.service import find_organisation
 
 
@@ -41,6 +42,8 @@ def remind() -> None:
 
 
 def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) -> None:
+    register_review(app, prepare_database=prepare_database)
+
     @app.command("import-initiatives")
     @friendly_errors
     def import_initiatives_command(
@@ -146,3 +149,99 @@ def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) 
         typer.echo(
             f"{len(records)} initiatives read; {len(pairs)} overlapping pairs written to {out}."
         )
+
+
+def review(
+    decision: Decision,
+    *,
+    prepare_database: Callable[[Engine], object],
+    organisation: str | None,
+    import_id: str | None,
+    category: str | None,
+    message: str | None,
+    dry_run: bool,
+) -> None:
+    """Decide every record waiting for review that the filters select."""
+    engine = make_engine()
+    prepare_database(engine)
+    with session_scope(engine) as session:
+        lead = (
+            find_organisation(session=session, name_or_acronym=organisation)
+            if organisation
+            else None
+        )
+        selected = waiting(
+            session=session,
+            actor=operator(),
+            organisation_id=lead.id if lead else None,
+            import_id_=import_id,
+            category=category,
+        )
+        imports = sorted({c.import_id for c in selected})
+        typer.echo(
+            f"{len(selected)} records waiting for review selected "
+            f"(imports: {', '.join(imports[:5]) or '-'}{' ...' if len(imports) > 5 else ''})."
+        )
+        if dry_run or not selected:
+            return
+
+        def tick(done: int, total: int) -> None:
+            if done == total or done % 100 == 0:
+                typer.echo(f"\r{decision.value}: {done}/{total}", nl=done == total)
+
+        result = review_many(
+            session=session,
+            actor=operator(),
+            ids=[c.initiative_id for c in selected],
+            versions={c.initiative_id: c.version for c in selected},
+            decision=decision,
+            message=message,
+            progress=tick,
+        )
+    typer.echo(result.summary())
+    for refusal in result.refused:
+        typer.echo(f"{refusal.code}: {refusal.reason}")
+    if result.refused:
+        raise typer.Exit(1)
+
+
+def _review_command(
+    decision: Decision, prepare_database: Callable[[Engine], object]
+) -> Callable[..., None]:
+    def command(
+        organisation: Annotated[
+            str | None, typer.Option(help="Lead organisation (name or acronym).")
+        ] = None,
+        import_id: Annotated[
+            str | None,
+            typer.Option("--import", help="Import id (a --dry-run lists those selected)."),
+        ] = None,
+        category: Annotated[str | None, typer.Option(help="Category code.")] = None,
+        message: Annotated[
+            str | None,
+            typer.Option(help="Reason the partner sees (send-back and reject need one)."),
+        ] = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Count the selection; change nothing.")
+        ] = False,
+    ) -> None:
+        review(
+            decision,
+            prepare_database=prepare_database,
+            organisation=organisation,
+            import_id=import_id,
+            category=category,
+            message=message,
+            dry_run=dry_run,
+        )
+
+    command.__doc__ = f"{decision.value.capitalize()}: every record the filters select."
+    return friendly_errors(command)
+
+
+def register_review(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) -> None:
+    """``python -m hub review approve|send-back|reject`` (bulk review)."""
+    group = typer.Typer(help="Approve, send back or reject many submissions at once.")
+    app.add_typer(group, name="review")
+    for decision in Decision:
+        group.command(decision.value)(_review_command(decision, prepare_database))

@@ -325,10 +325,7 @@ def approve(
                 draft=validate_draft(session=session, draft=content),
             )
         _notify(
-            session,
-            initiative,
-            "review",
-            _("'{title}' was approved and is published.").format(title=initiative.title),
+            session, initiative, "review", workflow.review_message(action, title=initiative.title)
         )
         workflow.announce(session=session, initiative=initiative, action=action)
         return save_initiative(
@@ -358,11 +355,7 @@ def send_back(
         session,
         initiative,
         "review",
-        (
-            _("'{title}' was rejected: {reason}")
-            if reject
-            else _("Changes requested on '{title}': {reason}")
-        ).format(title=initiative.title, reason=reason),
+        workflow.review_message(action, title=initiative.title, reason=reason),
     )
     workflow.announce(session=session, initiative=initiative, action=action)
     return save_initiative(

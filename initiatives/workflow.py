@@ -202,6 +202,15 @@ def send_back(initiative: Initiative, *, reason: str, reject: bool) -> str:
     return "reject" if reject else "request_changes"
 
 
+def review_message(action: str, *, title: str, reason: str = "") -> str:
+    """What the lead organisation is told of a review step (its notification)."""
+    if action in {"publish", "approve_edit"}:
+        return _("'{title}' was approved and is published.").format(title=title)
+    if action == "reject":
+        return _("'{title}' was rejected: {reason}").format(title=title, reason=reason)
+    return _("Changes requested on '{title}': {reason}").format(title=title, reason=reason)
+
+
 def announce(*, session: Session, initiative: Initiative, action: str) -> None:
     """Queue the webhook event of a review step in the step's own transaction (the
     caller's save commits both, or neither)."""

@@ -1,4 +1,5 @@
-"""Staff: the review queue. Approve and publish, ask for changes, or reject with a reason."""
+"""Staff: the review queue. Approve and publish, ask for changes, or reject with a reason,
+one record at a time or many at once (ui.review)."""
 
 import pandas as pd
 import streamlit as st
@@ -8,10 +9,12 @@ from hub.db import session_scope
 from hub.i18n import _, format_datetime, get_language
 from initiatives.models import InitiativeDraft
 from initiatives.queries import form_choices, review_queue
+from initiatives.review import waiting
 from initiatives.service import approve, draft_of, get_initiative, review_diff, send_back
 from ui.forms import md, save_and_rerun, shown_version
 from ui.guards import require_role
 from ui.initiatives import initiative_summary
+from ui.review import bulk_review, last_summary
 from ui.session import get_engine
 
 principal = require_role(*STAFF_ROLES)
@@ -20,10 +23,12 @@ PICK_KEY = "review_pick"
 DECISION_FORM = "review_decision"
 
 st.title(_("Review queue"))
+last_summary()
 engine = get_engine()
 with session_scope(engine) as session:
     queue = review_queue(session=session, actor=principal)
     choices = form_choices(session=session, language=get_language())
+    candidates = waiting(session=session, actor=principal)
 
 new_count = sum(1 for item in queue if item.kind == "new")
 left, right = st.columns(2)
@@ -51,6 +56,9 @@ st.dataframe(
     width="stretch",
 )
 
+bulk_review(principal=principal, candidates=candidates, choices=choices)
+
+st.subheader(_("One at a time"))
 by_id = {item.initiative_id: item for item in queue}
 picked = st.selectbox(
     _("Review"),
