@@ -13,11 +13,12 @@ import threading
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import bulk, docs, initiatives, problems, public
 from api.deps import wanted_language
-from api.schemas import FieldProblem, Problem
+from api.schemas import FieldProblem, Problem, state_reference_lists
 from hub.db import make_engine
 from hub.i18n import set_language
 
@@ -101,7 +102,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             schemas.setdefault("FieldProblem", FieldProblem.model_json_schema())
             schemas["Problem"].pop("$defs", None)
             app.openapi_schema = document
-        return app.openapi_schema
+        with Session(app.state.engine()) as session:
+            return state_reference_lists(app.openapi_schema, session=session)
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

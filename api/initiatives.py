@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.deps import KeyDep, SessionDep, WriterDep
-from api.problems import PROBLEM_RESPONSES
+from api.problems import PROBLEM_RESPONSES, Conflict
 from api.schemas import (
     MAX_PAGE,
     InitiativeInput,
@@ -53,6 +53,7 @@ from initiatives.models import (
 )
 from initiatives.overlap import similar_to_draft
 from initiatives.queries import visible_to
+from initiatives.records import code_taken, code_taken_error
 from partners.models import Organisation
 
 router = APIRouter(prefix="/initiatives", tags=["initiatives"], responses=PROBLEM_RESPONSES)
@@ -338,6 +339,11 @@ def create_initiative(
     draft = InitiativeDraft.model_validate(body.model_dump())
     if draft.lead_organisation_id is None:
         draft = draft.model_copy(update={"lead_organisation_id": actor.organisation_id})
+    code = (draft.code or "").strip()
+    if code and code_taken(session=session, code=code):
+        # A well-formed identifier another record holds: a conflict with the registry's
+        # state (409, as the document says), not a malformed request.
+        raise Conflict(str(code_taken_error(code)))
     initiative = service.create_initiative(session=session, actor=actor, draft=draft, submit=submit)
     response.headers["Location"] = f"initiatives/{initiative.code}"
     return saved(session=session, actor=actor, initiative=initiative)

@@ -19,8 +19,9 @@ from hub.audit import AuditEntry
 from hub.auth import Principal, Role
 from hub.errors import AuthenticationFailed, PermissionDenied
 from hub.records import utcnow
-from initiatives.models import Initiative, ReviewState
+from initiatives.models import Initiative, ReviewState, VocabularyKind
 from initiatives.service import approve
+from initiatives.vocabulary import add_term
 from partners.api_keys import (
     ApiKey,
     ApiScope,
@@ -428,3 +429,34 @@ def test_similar_initiatives_of_a_record(
     hints = client.get(f"/initiatives/{mine.code}/similar", headers=auth(raw))
     assert hints.status_code == 200 and hints.json()[0]["code"] != mine.code
     assert client.get(f"/initiatives/{mine.code}", headers=auth(raw)).json()["code"] == mine.code
+
+
+def test_the_document_lists_the_registrys_own_lists_and_a_taken_code_is_a_conflict(
+    session: Session, world: World, client: TestClient
+) -> None:
+    """The document names the categories, target groups, areas and organisations the
+    registry takes (read from the database when served: a term added now is listed at
+    once); an identifier another record holds is a 409, as the document says."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    fields = schemas["InitiativeInput"]["properties"]
+    assert "other" in fields["category"]["enum"]
+    assert world.own.id in fields["lead_organisation_id"]["enum"]
+    assert "PT" in fields["areas"]["items"]["enum"]
+    assert (
+        fields["title"]["maxLength"] == 200 and "category" in schemas["InitiativeInput"]["required"]
+    )
+    add_term(
+        session=session,
+        actor=world.staff,
+        kind=VocabularyKind.CATEGORY,
+        code="water_supply",
+        label_en="Water supply",
+        label_pt="Abastecimento de água",
+    )
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["InitiativeInput"]
+    assert "water_supply" in fields["properties"]["category"]["enum"]
+    raw = key_for(session, world.partner)
+    taken = make_initiative(session, world.other)
+    body = {**body_of(initiative_draft(world.own)), "code": taken.code}
+    response = client.post("/initiatives", json=body, headers=auth(raw))
+    assert response.status_code == 409 and taken.code in response.json()["detail"]
