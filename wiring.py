@@ -78,6 +78,7 @@ from partners.models import Account, Organisation
 from partners.sessions import WebSession
 from partners.webhook_sender import webhook_job
 from partners.webhooks import WebhookDelivery, WebhookSubscription
+from portal.reports_site import ROUTES as REPORT_ROUTES
 from portal.routes import ROUTES as PORTAL_ROUTES
 from portal.signin import ROUTES as SIGNIN_ROUTES
 from portal.sms_routes import ROUTES as SMS_ROUTES
@@ -221,9 +222,11 @@ API = Mount(API_PREFIX, app=create_api(), name="api")
 ROUTES = [*PORTAL_ROUTES, *SIGNIN_ROUTES, ASSETS, API]  # sign-in: /signin, /signout (issue 14)
 ROUTES += SMS_ROUTES  # /sms/rapidpro, /sms/twilio, /sms/kannel (issue 19)
 ROUTES += SUBSCRIBE_ROUTES  # /subscriptions, confirm, one-click unsubscribe (issue 19)
+ROUTES += REPORT_ROUTES  # /reports, /reports/<slug>(.pdf|.csv|.json) (issue 20)
 
 # What the public face needs, to run without Streamlit (``serve-public``).
 PUBLIC_ROUTES = [*PORTAL_ROUTES, ASSETS, *SUBSCRIBE_ROUTES]  # subscriptions: issue 19
+PUBLIC_ROUTES += REPORT_ROUTES  # the published situation reports (issue 20)
 
 
 def public_app() -> Starlette:

@@ -57,6 +57,7 @@ def pages_for(role: Role | None, *, forced_password_change: bool) -> dict[str, l
             NavItem("staff_overlaps", _("Overlaps"), ":material/join_inner:"),
             NavItem("staff_gaps", _("Gap map"), ":material/map:"),
             NavItem("staff_partners", _("Partners"), ":material/handshake:"),
+            NavItem("staff_reports", _("Reports"), ":material/summarize:"),  # issue 20
         ],
         _("Public information"): [
             NavItem("staff_feeds", _("Feeds"), ":material/rss_feed:"),

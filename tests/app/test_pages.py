@@ -29,6 +29,7 @@ ALL_PAGES = [
     "staff_feed_review",
     "staff_questions",
     "staff_directory",
+    "staff_reports",
 ]
 ALLOWED: dict[Role | None, set[str]] = {
     None: {"public_home", "login"},
@@ -46,6 +47,7 @@ ALLOWED: dict[Role | None, set[str]] = {
         "staff_feed_review",
         "staff_questions",
         "staff_directory",
+        "staff_reports",
     },
     Role.ADMIN: {
         "public_home",
@@ -62,6 +64,7 @@ ALLOWED: dict[Role | None, set[str]] = {
         "staff_feed_review",
         "staff_questions",
         "staff_directory",
+        "staff_reports",
     },
 }
 REFUSALS = ("Please sign in to see this page.", "Your account does not give access to this page.")
