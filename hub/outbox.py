@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, func, or_, update
+from sqlalchemy import JSON, Column, Index, Text, and_, delete, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hub.records import UTCDateTime, enum_type, utcnow
@@ -262,3 +263,43 @@ def pending_count(*, session: Session, kind: str | None = None) -> int:
     if kind is not None:
         query = query.where(col(OutboxMessage.kind) == kind)
     return int(session.exec(query).one())
+
+
+PURGE_BATCH = 1000
+
+
+def delete_in_batches(
+    *, session: Session, table: Any, condition: Any, batch: int = PURGE_BATCH
+) -> int:
+    """Delete the rows of ``table`` matching ``condition``, ``batch`` at a time, each
+    batch its own transaction: a large backlog never holds one long lock (SQLite's one
+    writer, PostgreSQL's row locks) or one huge transaction. Returns how many went."""
+    removed = 0
+    while True:
+        ids = list(
+            session.connection()
+            .execute(sa_select(table.c.id).where(condition).order_by(table.c.id).limit(batch))
+            .scalars()
+        )
+        if not ids:
+            return removed
+        session.connection().execute(delete(table).where(table.c.id.in_(ids)))
+        session.commit()
+        removed += len(ids)
+        if len(ids) < batch:
+            return removed
+
+
+def purge_finished(*, session: Session, older_than: datetime, batch: int = PURGE_BATCH) -> int:
+    """Delete delivered and dead messages finished before ``older_than`` (pending ones
+    are never touched, however old). Running it twice deletes nothing more."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    return delete_in_batches(
+        session=session,
+        table=table,
+        condition=and_(
+            table.c.state.in_([MessageState.DONE, MessageState.DEAD]),
+            table.c.finished_at < older_than,
+        ),
+        batch=batch,
+    )

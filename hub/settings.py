@@ -366,6 +366,20 @@ SETTINGS: tuple[Setting, ...] = (
         "per minute to the API's public endpoints.",
         _parse_positive_int,
     ),
+    Setting(
+        "HUB_API_IDEMPOTENCY_HOURS",
+        "24",
+        "Hours the API keeps the answer to a call with an Idempotency-Key: a retry within "
+        "them gets the same answer; the clean-up job deletes older ones.",
+        _parse_positive_int,
+    ),
+    Setting(
+        "HUB_OUTBOX_RETENTION_DAYS",
+        "30",
+        "Days delivered or dead outbox messages (webhook deliveries) are kept, for "
+        "\"send again\", before the clean-up job deletes them. Pending ones are never deleted.",
+        _parse_positive_int,
+    ),
     # reaching people offline: leaflets, SMS, subscriptions (issue 19)
     Setting("HUB_OFFICE_NAME", "Gabinete de coordenação", "Office name printed on leaflets."),
     Setting(
