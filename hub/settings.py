@@ -377,7 +377,8 @@ SETTINGS: tuple[Setting, ...] = (
         "HUB_OUTBOX_RETENTION_DAYS",
         "30",
         "Days delivered or dead outbox messages (webhook deliveries) are kept, for "
-        "\"send again\", before the clean-up job deletes them. Pending ones are never deleted.",
+        "'send again', before the clean-up job deletes them. Pending ones are never "
+        "deleted.",
         _parse_positive_int,
     ),
     # reaching people offline: leaflets, SMS, subscriptions (issue 19)
