@@ -30,6 +30,7 @@ import initiatives.cli
 import outreach.cli
 import partners.cli
 import portal.cli
+import reports.cli
 from answers.demo import load_demo_answers
 from answers.models import (
     AnswerVersion,
@@ -41,7 +42,6 @@ from answers.models import (
     RateBucket,
 )
 from api.app import create_app as create_api
-from api.cleanup import cleanup_job
 from api.standalone import PREFIX as API_PREFIX
 from connectivity.demo import load_demo_indicators
 from connectivity.models import IndicatorValue
@@ -195,7 +195,6 @@ def scheduler_jobs(*, first_run_in: float = 5.0) -> list[ScheduledJob]:
         feed_job(first_run_in=first_run_in),
         reminder_job(),
         webhook_job(first_run_in=first_run_in),
-        cleanup_job(),  # old idempotency records and finished outbox messages (issue 17)
         *outreach_jobs(),  # digest at 09:00 Lisbon, mail and SMS sending, clean-up (issue 19)
     ]
 
@@ -304,6 +303,7 @@ def build_cli() -> typer.Typer:
     portal.cli.register(cli, prepare_database=prepare_database)  # export-public
     outreach.cli.register(cli, prepare_database=prepare_database)  # leaflets (issue 19)
     api.cli.register(cli)  # serve-api, api-keys create/list/revoke (issue 17)
+    reports.cli.register(cli, prepare_database=prepare_database)  # report (issue 20)
     cli.command("serve-public")(friendly_errors(serve_public))
     return cli
 
