@@ -42,6 +42,7 @@ from answers.models import (
     RateBucket,
 )
 from api.app import create_app as create_api
+from api.cleanup import cleanup_job
 from api.standalone import PREFIX as API_PREFIX
 from connectivity.demo import load_demo_indicators
 from connectivity.models import IndicatorValue
@@ -195,6 +196,7 @@ def scheduler_jobs(*, first_run_in: float = 5.0) -> list[ScheduledJob]:
         feed_job(first_run_in=first_run_in),
         reminder_job(),
         webhook_job(first_run_in=first_run_in),
+        cleanup_job(),  # old idempotency records and finished outbox messages (issue 17)
         *outreach_jobs(),  # digest at 09:00 Lisbon, mail and SMS sending, clean-up (issue 19)
     ]
 
