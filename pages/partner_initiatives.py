@@ -30,6 +30,7 @@ IMPORT_KEY = "partner_import"
 EDIT_FORM = "partner_edit_initiative"
 PICK_KEY = "partner_initiative_pick"
 READ_KEY = "partner_notifications_read"
+TABS_KEY = "partner_initiatives_tab"
 
 st.title(_("Our initiatives"))
 engine = get_engine()
@@ -57,15 +58,29 @@ else:
 initiative_import(key=IMPORT_KEY, actor=principal, organisation_id=principal.organisation_id)
 
 
-new_tab, edit_tab = st.tabs([_("New initiative"), _("Update an initiative")])
+NEW_TAB, EDIT_TAB = _("New initiative"), _("Update an initiative")
+
+
+def update_instead(initiative_id: int) -> None:
+    """The callback of "Update that one instead" (run before the widgets are drawn, so
+    it may set their state): open the update tab on the partner's own earlier
+    initiative; the new draft is dropped, as the partner chose to edit that one."""
+    reset_form(NEW_FORM)
+    st.session_state[PICK_KEY] = initiative_id
+    st.session_state[TABS_KEY] = EDIT_TAB
+
+
+new_tab, edit_tab = st.tabs([NEW_TAB, EDIT_TAB], key=TABS_KEY, on_change="rerun")
 with new_tab:
-    new_initiative(key=NEW_FORM, actor=principal, choices=choices)
+    new_initiative(key=NEW_FORM, actor=principal, choices=choices, update_instead=update_instead)
 
 with edit_tab:
     if not rows:
         st.caption(_("Nothing to update yet."))
         st.stop()
     by_id = {r.id: r for r in rows}
+    if st.session_state.get(PICK_KEY, rows[0].id) not in by_id:  # beyond the list shown
+        del st.session_state[PICK_KEY]
     picked = st.selectbox(
         _("Initiative"),
         list(by_id),

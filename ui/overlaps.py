@@ -3,6 +3,8 @@ side-by-side comparison, the category x area coverage grid."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
@@ -10,13 +12,15 @@ from sqlmodel import Session
 from hub.auth import Principal
 from hub.db import session_scope
 from hub.i18n import _, format_date, format_number
-from initiatives.models import InitiativeDraft
+from initiatives.models import InitiativeDraft, ReviewState
 from initiatives.overlap import (
     Coverage,
     OverlapPair,
+    OwnEarlierInitiative,
     SimilarInitiative,
     decide_pair,
     note_overlap_response,
+    own_earlier_initiatives,
     similar_to_draft,
     warn_threshold,
 )
@@ -30,6 +34,7 @@ from ui.session import get_engine
 # Session-state key suffixes of the new-initiative form (reset_form clears them):
 SIMILAR = "similar"  # the initiatives shown as similar
 NEAREST = "nearest"  # the nearest one when none was similar enough
+OWN = "own"  # the partner's own earlier initiatives with nearly the same title
 PENDING = "pending"  # a submitted draft waiting for the partner's answer
 NEAREST_NOTE_KEY = "hub_nearest_note"  # shown once after the submit (outlives reset_form)
 
@@ -106,6 +111,54 @@ def similar_initiatives(
     return list(related), note
 
 
+def own_earlier(
+    matches: list[OwnEarlierInitiative],
+    *,
+    key: str,
+    held: bool,
+    update_instead: Callable[[int], None] | None,
+) -> int | None:
+    """The organisation's own earlier initiatives with nearly the same title (issue 15),
+    each offering to update that one instead and, once the draft is held, to submit the
+    new one as a new edition of it. Returns the id chosen as the earlier edition."""
+    st.warning(
+        _("Your own earlier initiative: is this a renewal or an update of it?"),
+        icon=":material/history:",
+    )
+    edition_of = None
+    for match in matches:
+        with st.container(border=True):
+            st.markdown(f"**{md(match.title)}** · {match.code}")
+            st.caption(md(match.explanation))
+            left, right = st.columns(2)
+            if update_instead is not None and match.state is not ReviewState.WITHDRAWN:
+                left.button(
+                    _("Update that one instead"),
+                    key=f"{key}_own_update_{match.initiative_id}",
+                    icon=":material/edit:",
+                    on_click=update_instead,
+                    args=(match.initiative_id,),
+                )
+            if held and right.button(
+                _("This is a new edition: submit"),
+                key=f"{key}_own_edition_{match.initiative_id}",
+                help=_("Sent for review, linked to the earlier one for the coordination office."),
+            ):
+                edition_of = match.initiative_id
+    return edition_of
+
+
+def _check(
+    session: Session, actor: Principal, draft: InitiativeDraft
+) -> tuple[list[SimilarInitiative], list[OwnEarlierInitiative]]:
+    """Both checks of a draft: the organisation's own earlier initiatives with nearly the
+    same title, and the duplicate candidates (without those already listed as own)."""
+    own = own_earlier_initiatives(session=session, actor=actor, draft=draft)
+    shown = {o.initiative_id for o in own}
+    found = similar_to_draft(session=session, actor=actor, draft=draft)
+    return [f for f in found if f.initiative_id not in shown], own
+
+
 def _nearest(
     session: Session, actor: Principal, draft: InitiativeDraft
 ) -> SimilarInitiative | None:
@@ -113,13 +166,23 @@ def _nearest(
     return found[0] if found else None
 
 
-def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
+def new_initiative(
+    *,
+    key: str,
+    actor: Principal,
+    choices: FormChoices,
+    update_instead: Callable[[int], None] | None = None,
+) -> None:
     """The partner's new-initiative form. Submit runs the similar-initiative check first
-    (issue 15): with candidates above the warn threshold the draft is held, shown with
-    them, until the partner submits anyway, links it as related or explains the
-    difference; with none it is sent, saying how near the nearest came. The check button
-    gives an early look."""
-    similar_key, nearest_key, pending_key = (f"{key}_{k}" for k in (SIMILAR, NEAREST, PENDING))
+    (issue 15): with candidates above the warn threshold, or an own earlier initiative
+    with nearly the same title, the draft is held, shown with them, until the partner
+    submits anyway, submits it as a new edition, links it as related or explains the
+    difference (or goes to update the earlier one: ``update_instead``, a button
+    callback given the id); with none it is sent, saying how near the nearest came. The
+    check button gives an early look."""
+    similar_key, nearest_key, pending_key, own_key = (
+        f"{key}_{k}" for k in (SIMILAR, NEAREST, PENDING, OWN)
+    )
     why = st.session_state.pop(NEAREST_NOTE_KEY, None)
     if why:  # after a submit that warned of nothing: how near the nearest came
         st.info(why, icon=":material/info:")
@@ -131,27 +194,22 @@ def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
         checked = left.form_submit_button(_("Check for similar initiatives"))
         as_draft = middle.form_submit_button(_("Save as draft"))
         submitted = right.form_submit_button(_("Submit for review"), type="primary")
-    if checked:
+    if checked or (submitted and check_fields(key, draft)):
         with session_scope(get_engine()) as session:
-            found = similar_to_draft(session=session, actor=actor, draft=draft)
-            st.session_state[similar_key] = found
+            found, own = _check(session, actor, draft)
             st.session_state[nearest_key] = None if found else _nearest(session, actor, draft)
-        st.session_state.pop(pending_key, None)
-    if submitted and check_fields(key, draft):
-        with session_scope(get_engine()) as session:
-            found = similar_to_draft(session=session, actor=actor, draft=draft)
-            st.session_state[nearest_key] = None if found else _nearest(session, actor, draft)
-        if found:
-            st.session_state[similar_key] = found
+        st.session_state[similar_key] = found
+        st.session_state[own_key] = own
+        if submitted and (found or own):
             st.session_state[pending_key] = draft
         else:
-            st.session_state.pop(similar_key, None)
             st.session_state.pop(pending_key, None)
 
     similar: list[SimilarInitiative] | None = st.session_state.get(similar_key)
+    own_matches: list[OwnEarlierInitiative] = st.session_state.get(own_key) or []
     pending: InitiativeDraft | None = st.session_state.get(pending_key)
     nearest: SimilarInitiative | None = st.session_state.get(nearest_key)
-    held = pending is not None and bool(similar)
+    held = pending is not None and bool(similar or own_matches)
     if held:
         st.subheader(_("Before it is sent: similar initiatives"))
         st.caption(
@@ -159,19 +217,31 @@ def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
                 "Your initiative is not sent yet. Submit it anyway, link it to the ones it "
                 "is related to, or explain how it differs."
             )
+            if similar
+            else _(
+                "Your initiative is not sent yet. Submit it as a new edition of your "
+                "earlier one, update that one instead, or submit it anyway."
+            )
         )
+    edition_of = None
+    if own_matches:
+        edition_of = own_earlier(own_matches, key=key, held=held, update_instead=update_instead)
     related: list[int] = []
     differs = ""
-    if similar is not None:
+    if similar or (similar is not None and not own_matches):
         related, differs = similar_initiatives(similar, key=key, choices=choices, nearest=nearest)
     answer = None
+    if edition_of is not None:
+        answer, related = "edition", [edition_of]
     if held:
         first, second, third, fourth = st.columns(4)
         if first.button(_("Submit anyway"), key=f"{key}_answer_anyway", type="primary"):
             answer = "anyway"
-        if second.button(_("Link as related and submit"), key=f"{key}_answer_related"):
+        if similar and second.button(_("Link as related and submit"), key=f"{key}_answer_related"):
             answer = "related"
-        if third.button(_("Explain the difference and submit"), key=f"{key}_answer_explain"):
+        if similar and third.button(
+            _("Explain the difference and submit"), key=f"{key}_answer_explain"
+        ):
             answer = "explain"
         if fourth.button(_("Back to the form"), key=f"{key}_answer_back"):
             st.session_state.pop(pending_key, None)
@@ -185,12 +255,14 @@ def new_initiative(*, key: str, actor: Principal, choices: FormChoices) -> None:
 
     def create(session: Session, new: InitiativeDraft, *, submit: bool) -> None:
         created = create_initiative(session=session, actor=actor, draft=new, submit=submit)
-        if similar:
+        shown = [m.initiative_id for m in own_matches]
+        shown += [m.initiative_id for m in similar or []]
+        if shown:
             note_overlap_response(
                 session=session,
                 actor=actor,
                 initiative_id=created.id or 0,
-                shown_ids=[m.initiative_id for m in similar],
+                shown_ids=shown,
                 related_ids=related,
                 note=differs,
             )

@@ -4,6 +4,7 @@ initiatives before submitting."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from sqlmodel import Session, col, select
@@ -209,3 +210,58 @@ def test_refused_fields_are_shown_beside_the_field_and_at_the_top(
     assert any(e.startswith("Public link:") for e in beside), errors
     assert any(e.startswith("Contact e-mail:") for e in beside), errors
     assert created_with_notes(demo_url, "Linha de apoio")[0] == []
+
+
+def fill_renewal_of_own_teleconsultations(partner: AppTest, title: str) -> None:
+    """The issue's case: DGS (the demo partner) ran "Teleconsultas para pessoas idosas em
+    Lisboa" (DEMO-007) in 2020; a near-identical title with 2021 dates."""
+    partner.switch_page("pages/partner_initiatives.py").run()
+    partner.text_input(key=f"{NEW}_title").input(title)
+    partner.text_area(key=f"{NEW}_description").input(
+        "Consultas por telefone e vídeo com o médico de família para idosos que vivem sós."
+    )
+    partner.selectbox(key=f"{NEW}_category").set_value("health")
+    partner.date_input(key=f"{NEW}_planned_start").set_value(date(2021, 1, 15))
+    partner.date_input(key=f"{NEW}_planned_end").set_value(date(2021, 6, 30))
+
+
+def test_submit_at_default_thresholds_names_the_partners_own_earlier_initiative(
+    open_app: Opener, demo_url: str
+) -> None:
+    title = "Teleconsultas para pessoas idosas em Lisboa (2021)"
+    partner = open_app(Role.PARTNER).run()
+    fill_renewal_of_own_teleconsultations(partner, title)
+    partner.button(key=f"FormSubmitter:{NEW}-Submit for review").click().run()
+    assert not partner.exception, partner.exception
+    shown = texts(partner)
+    assert "Your own earlier initiative: is this a renewal or an update of it?" in shown, shown
+    assert "**Teleconsultas para pessoas idosas em Lisboa** · DEMO-007" in shown, shown
+    captions = " ".join(str(c.value) for c in partner.caption).replace("\\", "")
+    assert "title 100 % alike" in captions and "status: Published" in captions, captions
+    assert "No similar initiative found" not in shown
+    assert created_with_notes(demo_url, title)[0] == []  # held, not sent
+    earlier = partner.session_state[f"{NEW}_own"][0].initiative_id
+
+    partner.button(key=f"{NEW}_own_edition_{earlier}").click().run()
+    assert not partner.exception, partner.exception
+    assert "Submitted." in texts(partner)
+    created, notes = created_with_notes(demo_url, title)
+    assert len(created) == 1 and created[0].review_state.value == "submitted"
+    assert [(n.other_initiative_id, n.related) for n in notes] == [(earlier, True)]
+
+
+def test_update_that_one_instead_opens_the_earlier_initiative_for_editing(
+    open_app: Opener, demo_url: str
+) -> None:
+    title = "Teleconsultas para pessoas idosas em Lisboa"
+    partner = open_app(Role.PARTNER).run()
+    fill_renewal_of_own_teleconsultations(partner, title)
+    partner.button(key=f"FormSubmitter:{NEW}-Check for similar initiatives").click().run()
+    assert "Your own earlier initiative" in texts(partner)  # the early look, same note
+    earlier = partner.session_state[f"{NEW}_own"][0].initiative_id
+    partner.button(key=f"{NEW}_own_update_{earlier}").click().run()
+    assert not partner.exception, partner.exception
+    assert partner.selectbox(key="partner_initiative_pick").value == earlier
+    assert partner.session_state["partner_initiatives_tab"] == "Update an initiative"
+    assert f"{NEW}_own" not in partner.session_state  # the new draft was dropped
+    assert len(created_with_notes(demo_url, title)[0]) == 1  # only the earlier one
