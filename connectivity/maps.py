@@ -300,6 +300,56 @@ def initiative_points(
     return points
 
 
+# Past this many markers the browser is sent one symbol per area instead (issue 21):
+# 50,000 initiatives name ~150,000 places, ~10 MB of markers to parse and cluster.
+MAX_MARKERS = 5_000
+TITLES_IN_TOOLTIP = 3
+
+
+def marker_count(initiatives: Iterable[InitiativeReach]) -> int:
+    """How many markers ``initiative_points`` would draw (an upper bound)."""
+    return sum(len(i.area_codes) for i in initiatives)
+
+
+def initiative_areas(
+    initiatives: Iterable[InitiativeReach],
+    positions: Mapping[str, tuple[float, float]],
+) -> dict[str, Any]:
+    """One symbol per area naming initiatives, sized by their number, its tooltip the
+    count and the first titles: what the browser draws when the markers would be too
+    many (``MAX_MARKERS``)."""
+    counts: dict[str, int] = defaultdict(int)
+    titles: dict[str, list[str]] = defaultdict(list)
+    for initiative in initiatives:
+        for code in initiative.area_codes:
+            if code in positions:
+                counts[code] += 1
+                if len(titles[code]) < TITLES_IN_TOOLTIP:
+                    titles[code].append(initiative.title)
+    largest = max(counts.values(), default=0)
+    features = []
+    for code, n in sorted(counts.items()):
+        lat, lon = positions[code]
+        first = "; ".join(html.escape(t) for t in titles[code])
+        more = "…" if n > len(titles[code]) else ""
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "style": {"color": "#2b5fa8", "fillColor": "#4a90d9", "fillOpacity": 0.5,
+                              "weight": 1},
+                    "radius": round(3 + 12 * math.sqrt(n / largest), 1) if largest else 3,
+                    "tooltip": _("{n} initiatives").format(n=n) + f": {first}{more}",
+                },
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(lon, DECIMALS), round(lat, DECIMALS)],
+                },
+            }
+        )  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
+
+
 @functools.cache
 def _spiral(n: int) -> tuple[float, float]:
     angle, distance = n * 2.39996, 0.004 * math.sqrt(n)  # golden-angle spiral
@@ -378,6 +428,7 @@ def build_gap_map(
     municipalities: dict[str, Any] | None = None,
     hexes: dict[str, Any] | None = None,
     initiative_rows: Sequence[Sequence[Any]] | None = None,
+    initiative_symbols: dict[str, Any] | None = None,
     center: tuple[float, float] = (39.6, -8.0),
     zoom: int = 6,
 ) -> folium.Map:
@@ -402,6 +453,8 @@ def build_gap_map(
             [("markerclusterjs", CLUSTER_JS)],
             [("markerclustercss", CLUSTER_CSS), ("markerclusterdefaultcss", CLUSTER_DEFAULT_CSS)],
         ).add_to(m)
+    if initiative_symbols and initiative_symbols["features"]:
+        _geojson_layer(initiative_symbols, _("Initiatives"), points=True).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 

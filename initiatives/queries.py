@@ -1,5 +1,8 @@
 """Reading the registry: the filtered, sorted, paginated list (in SQL, fast at 100k rows),
-the review queue, freshness flags, dashboard counts and the public shape."""
+the review queue, freshness flags, dashboard counts and the public shape.
+
+It stays one module: every reader here shares the one filter and visibility rule
+(``_filtered``, ``visible_to``), which must not be copied into a second module."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import and_, case, func, literal_column, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -327,6 +331,23 @@ def review_queue(*, session: Session, actor: Principal | None) -> list[QueueItem
     ]
 
 
+def review_queue_size(*, session: Session, actor: Principal | None) -> int:
+    """How many items ``review_queue`` lists, counted in SQL (the overview's figure)."""
+    require_staff(actor)
+    waiting = or_(
+        col(Initiative.review_state) == ReviewState.SUBMITTED,
+        col(Initiative.pending_changes).is_not(None),
+    )
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Initiative)
+            .join(Organisation, col(Organisation.id) == Initiative.lead_organisation_id)
+            .where(waiting, col(Initiative.review_state) != ReviewState.WITHDRAWN)
+        ).one()
+    )
+
+
 def counts_by(
     *, session: Session, actor: Principal | None, dimension: str, published_only: bool = False
 ) -> dict[str, int]:
@@ -500,21 +521,52 @@ class PublishedReach:
 
 
 def published_reach(*, session: Session) -> list[PublishedReach]:
-    """Published initiatives as the connectivity gap score reads them."""
-    rows, _total = list_public(session=session, limit=1_000_000)
+    """Published initiatives as the connectivity gap score reads them, newest first.
+
+    Plain column rows, one query per table (no ORM objects, no public shapes): the gap
+    map reads every published initiative, 50,000 of them at real size (issue 21)."""
+    ids = _filtered(None, RegistryFilter(review_state=ReviewState.PUBLISHED), utcnow().date())
+    names = dict(session.exec(select(Organisation.id, Organisation.name)).all())
+    areas: defaultdict[int, list[str]] = defaultdict(list)
+    channels: defaultdict[int, list[str]] = defaultdict(list)
+    for i, code in session.exec(
+        select(InitiativeArea.initiative_id, InitiativeArea.area_code).where(
+            col(InitiativeArea.initiative_id).in_(ids)
+        )
+    ).all():
+        areas[i].append(code)
+    for i, channel in session.exec(
+        select(InitiativeChannel.initiative_id, InitiativeChannel.channel).where(
+            col(InitiativeChannel.initiative_id).in_(ids)
+        )
+    ).all():
+        channels[i].append(str(channel))  # StrEnum: str() is the value, and cheaper
+    rows = session.execute(
+        sa.select(  # seven columns: more than sqlmodel's select is typed for
+            col(Initiative.id),
+            col(Initiative.title),
+            col(Initiative.lead_organisation_id),
+            col(Initiative.status),
+            col(Initiative.category),
+            col(Initiative.people_reached),
+            col(Initiative.people_targeted),
+        )
+        .where(col(Initiative.id).in_(ids))
+        .order_by(col(Initiative.updated_at).desc(), col(Initiative.id).desc())
+    ).all()
     return [
         PublishedReach(
-            initiative_id=p.id,
-            title=p.title,
-            organisation=p.organisation,
-            status=p.status.value,
-            category=p.category,
-            channels=tuple(c.value for c in p.channels),
-            area_codes=tuple(p.areas),
-            people_reached=p.people_reached,
-            people_targeted=p.people_targeted,
+            initiative_id=i or 0,
+            title=title,
+            organisation=names.get(lead, ""),
+            status=str(status),
+            category=category,
+            channels=tuple(sorted(channels[i or 0])),
+            area_codes=tuple(sorted(areas[i or 0])),
+            people_reached=reached,
+            people_targeted=targeted,
         )
-        for p in rows
+        for i, title, lead, status, category, reached, targeted in rows
     ]
 
 

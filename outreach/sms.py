@@ -22,18 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import JSON, String, bindparam, text
 from sqlmodel import Session, col, select
 
 from answers.directory import list_public_contacts, list_public_measures
 from answers.ratelimit import Limit, take
 from geo.models import Area, AreaLevel
 from hub import settings
+from hub.columns import UTCDateTime
 from hub.i18n import _, get_language, set_language
 from hub.records import utcnow
 from hub.text import fold
 from outreach.leaflets import gather_leaflet
-from outreach.models import SmsConversation
 from outreach.signing import keyed_hash
 from outreach.subscriptions import follow_sms, stop_sms
 
@@ -241,6 +241,32 @@ def count(*, session: Session, keyword: str, area_code: str = "", day: date | No
     )
 
 
+# The conversation (pages still to send) read and written with prepared statements too:
+# every message touches it, and the ORM's identity map and flush cost more than the
+# answer itself.
+_READ_CONVERSATION = text(
+    "SELECT language, pages FROM outreach_sms_conversation WHERE sender_hash = :key"
+).columns(language=String, pages=JSON)
+_SAVE_CONVERSATION = text(
+    "INSERT INTO outreach_sms_conversation (sender_hash, language, pages, updated_at) "
+    "VALUES (:key, :language, :pages, :updated_at) "
+    "ON CONFLICT (sender_hash) DO UPDATE SET language = excluded.language, "
+    "pages = excluded.pages, updated_at = excluded.updated_at"
+).bindparams(bindparam("pages", type_=JSON), bindparam("updated_at", type_=UTCDateTime))
+_DELETE_CONVERSATION = text("DELETE FROM outreach_sms_conversation WHERE sender_hash = :key")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    language: str
+    pages: list[str]
+
+
+def _conversation(*, session: Session, key: str) -> Conversation | None:
+    row = session.execute(_READ_CONVERSATION, {"key": key}).first()
+    return None if row is None else Conversation(row.language, [str(p) for p in row.pages])
+
+
 def _reply(pages: list[str], keyword: str, language: str) -> SmsReply:
     text = pages[0] if pages else ""
     return SmsReply(
@@ -263,7 +289,7 @@ def answer_sms(*, session: Session, text: str, sender: str, now: float | None = 
     words = " ".join(text.replace("\x00", " ").split())[:300]
     first, _space, rest = words.partition(" ")
     keyword, language = KEYWORDS.get(fold(first), ("", ""))
-    conversation = session.get(SmsConversation, key)
+    conversation = _conversation(session=session, key=key)
     language = (
         language or (conversation.language if conversation else "") or settings.default_language()
     )
@@ -282,13 +308,14 @@ def answer_sms(*, session: Session, text: str, sender: str, now: float | None = 
     finally:
         set_language(previous)
     count(session=session, keyword=keyword or "other", area_code=area_code)
-    if keyword != "more":
-        if len(pages) > 1:
-            state = conversation or SmsConversation(sender_hash=key)
-            state.language, state.pages, state.updated_at = language, pages[1:], utcnow()
-            session.add(state)
-        elif conversation is not None:
-            session.delete(conversation)
+    # The rest waits for MAIS (after MAIS too: what is left after this page).
+    if len(pages) > 1:
+        session.execute(
+            _SAVE_CONVERSATION,
+            {"key": key, "language": language, "pages": pages[1:], "updated_at": utcnow()},
+        )
+    elif conversation is not None:
+        session.execute(_DELETE_CONVERSATION, {"key": key})
     session.commit()
     return _reply(pages, keyword or "other", language)
 
@@ -301,17 +328,14 @@ def _answer(
     words: str,
     sender: str,
     language: str,
-    conversation: SmsConversation | None,
+    conversation: Conversation | None,
 ) -> tuple[list[str], str, str]:
     """(pages, keyword counted, area code counted)."""
     hint = _("More: send MORE")
     if keyword == "more":
         if conversation is None or not conversation.pages:
             return [_("Nothing more. Send HELP to see what you can ask.")], keyword, ""
-        pages = list(conversation.pages)
-        conversation.pages, conversation.updated_at = pages[1:], utcnow()
-        session.add(conversation)
-        return pages, keyword, ""
+        return list(conversation.pages), keyword, ""
     if keyword == "help":
         pages = cached(
             session=session, key=("help", language), build=lambda: paginate("", _help(), hint)

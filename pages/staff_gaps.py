@@ -12,12 +12,16 @@ from hub import settings
 from hub.auth import STAFF_ROLES
 from hub.errors import HubError
 from hub.i18n import _, get_language
+from ui.datacache import current_version
 from ui.gaps import (
+    MapView,
     area_breakdown,
     channel_label,
     gap_data,
     indicator_import,
+    map_layers,
     map_legend,
+    positions_of,
     status_label,
     targets_list,
 )
@@ -65,8 +69,9 @@ with weights_box, st.expander(_("Weights (equal by default)"), icon=":material/t
         for key, label in NEED_INDICATORS.items()
     }
 
+key = (settings.database_url(), tuple(sorted(weights.items())), get_language(), current_version())
 try:
-    data = gap_data(settings.database_url(), tuple(sorted(weights.items())), get_language())
+    data = gap_data(*key)
 except HubError as err:
     st.error(str(err))
     st.stop()
@@ -83,12 +88,12 @@ keep = maps.InitiativeFilter()
 if "initiatives" in layers and initiatives:
     cols = st.columns(4)
     categories = data.choices.categories
-    filters: list[tuple[DeltaGenerator, str, set[str], Callable[[str], str]]] = [  # codes kept as
-        (cols[0], _("Category"), {i.category for i in initiatives},  # values; people
-         lambda c: categories.get(c, c)),  # read names
-        (cols[1], _("Organisation"), {i.organisation for i in initiatives}, str),
-        (cols[2], _("Status"), {i.status for i in initiatives}, status_label),
-        (cols[3], _("Channel"), {c for i in initiatives for c in i.channels}, channel_label),
+    options = data.options  # gathered once per data version (ui.gaps.gap_data)
+    filters: list[tuple[DeltaGenerator, str, frozenset[str], Callable[[str], str]]] = [  # codes
+        (cols[0], _("Category"), options[0], lambda c: categories.get(c, c)),  # kept as values;
+        (cols[1], _("Organisation"), options[1], str),  # people read names
+        (cols[2], _("Status"), options[2], status_label),
+        (cols[3], _("Channel"), options[3], channel_label),
     ]  # fmt: skip
     picked = [
         frozenset(
@@ -108,26 +113,12 @@ if st.session_state.get(AREA_KEY) not in by_code:  # none yet, or the level chan
         st.session_state[AREA_KEY] = top[0] if top else ranked[0].code
 selected = st.session_state.get(AREA_KEY)
 geometries = data.geometries
-district_gaps, municipality_gaps = data.gaps["district"], data.gaps["municipality"]
-positions = {
-    g.code: (g.lat, g.lon) for g in district_gaps + municipality_gaps if g.lat and g.lon is not None
-}
-shown = maps.filter_initiatives(initiatives, keep)
-fmap = maps.build_gap_map(
-    districts=maps.district_features(
-        district_gaps, geometries, metric=metric, top=top if level == "district" else (),
-        selected=selected,
-    ) if "districts" in layers else None,
-    municipalities=maps.municipality_features(
-        municipality_gaps, metric=metric, top=top if level == "municipality" else (),
-        selected=selected,
-    ) if "municipalities" in layers else None,
-    hexes=maps.hex_features(
-        [(g.lat, g.lon, g.gap or 0.0) for g in municipality_gaps if g.lat and g.lon],
-        resolution=st.session_state.get(HEX_KEY, 6),
-    ) if "hexagons" in layers else None,
-    initiative_rows=maps.initiative_points(shown, positions) if "initiatives" in layers else None,
+positions = positions_of(data)
+view = MapView(
+    level=level, metric=metric, layers=tuple(layers), top=tuple(top), selected=selected,
+    hex_resolution=st.session_state.get(HEX_KEY, 6), keep=keep,
 )  # fmt: skip
+fmap = maps.build_gap_map(**map_layers(*key, view))  # built once per data version and view
 map_col, list_col = st.columns([3, 2])
 with map_col:
     returned = st_folium(

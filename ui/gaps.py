@@ -47,13 +47,19 @@ class GapData:
     geometries: dict[str, dict[str, Any]]
     initiatives: list[InitiativeReach]
     choices: FormChoices  # names of categories and organisations, for the filters
+    # The filters' options (category, organisation, status, channel), gathered once.
+    options: tuple[frozenset[str], ...] = ()
 
 
-# Cleared after every write in the workspace (ui.forms.clear_data_caches); the TTL only
-# bounds how long a write made elsewhere (the API, the CLI, another replica) takes to show.
-@st.cache_data(ttl=60, show_spinner=False)
-def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) -> GapData:
-    """Cached per database, weights and language (the labels are translated)."""
+# Keyed on the data version (ui.datacache), so a write anywhere shows on the next run;
+# cleared too after the workspace's writes (ui.forms.clear_data_caches). A resource, not
+# cache_data: a hit hands out the one shared object instead of unpickling 50,000
+# initiatives per rerun. Read-only by contract: no caller mutates it.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def gap_data(
+    url: str, weights: tuple[tuple[str, float], ...], language: str, version: str = ""
+) -> GapData:
+    """Cached per database, weights, language (the labels are translated) and version."""
     with session_scope(get_engine()) as session:
         choices = form_choices(session=session, language=language)
         initiatives: list[InitiativeReach] = list(published_reach(session=session))
@@ -69,7 +75,75 @@ def gap_data(url: str, weights: tuple[tuple[str, float], ...], language: str) ->
             for a in areas_by_level(session=session, level=level)
             if (geometry := geometry_of(a)) is not None
         }
-    return GapData(gaps=gaps, geometries=geometries, initiatives=initiatives, choices=choices)
+    options = (
+        frozenset(i.category for i in initiatives),
+        frozenset(i.organisation for i in initiatives),
+        frozenset(i.status for i in initiatives),
+        frozenset(c for i in initiatives for c in i.channels),
+    )
+    return GapData(
+        gaps=gaps, geometries=geometries, initiatives=initiatives, choices=choices, options=options
+    )
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the map shows: every choice on the page that changes a layer."""
+
+    level: str
+    metric: str
+    layers: tuple[str, ...]
+    top: tuple[str, ...]
+    selected: str | None
+    hex_resolution: int
+    keep: maps.InitiativeFilter
+
+
+def positions_of(data: GapData) -> dict[str, tuple[float, float]]:
+    """Each area's point (district and municipality seats), for markers and clicks."""
+    return {
+        g.code: (g.lat, g.lon)
+        for g in data.gaps["district"] + data.gaps["municipality"]
+        if g.lat and g.lon is not None
+    }
+
+
+# The layers' FeatureCollections, built once per data version and view and shared by
+# every viewer (issue 21): a rerun that changes nothing on the map builds nothing. The
+# key is gap_data's plus the view; the data itself is gap_data's cached object.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def map_layers(
+    url: str, weights: tuple[tuple[str, float], ...], language: str, version: str, view: MapView
+) -> dict[str, Any]:
+    data = gap_data(url, weights, language, version)
+    districts, municipalities = data.gaps["district"], data.gaps["municipality"]
+    top = view.top
+    layers: dict[str, Any] = {}
+    if "districts" in view.layers:
+        layers["districts"] = maps.district_features(
+            districts, data.geometries, metric=view.metric,
+            top=top if view.level == "district" else (), selected=view.selected,
+        )  # fmt: skip
+    if "municipalities" in view.layers:
+        layers["municipalities"] = maps.municipality_features(
+            municipalities, metric=view.metric,
+            top=top if view.level == "municipality" else (), selected=view.selected,
+        )  # fmt: skip
+    if "hexagons" in view.layers:
+        layers["hexes"] = maps.hex_features(
+            [(g.lat, g.lon, g.gap or 0.0) for g in municipalities if g.lat and g.lon],
+            resolution=view.hex_resolution,
+        )
+    if "initiatives" in view.layers:
+        shown = maps.filter_initiatives(data.initiatives, view.keep)
+        positions = positions_of(data)
+        # Markers while they are few; past MAX_MARKERS one symbol per area (what the
+        # browser can parse and cluster in time).
+        if maps.marker_count(shown) <= maps.MAX_MARKERS:
+            layers["initiative_rows"] = maps.initiative_points(shown, positions)
+        else:
+            layers["initiative_symbols"] = maps.initiative_areas(shown, positions)
+    return layers
 
 
 def status_label(value: str) -> str:

@@ -112,3 +112,24 @@ def test_targets_geojson_says_demo(session: Session) -> None:
     assert list(props) == ["area_code", "area_name", "level", "need", "people_affected",
                            "coverage", "gap", "class", "data_status"]  # fmt: skip
     assert props["data_status"] == "demo"
+
+
+def test_many_initiatives_become_one_symbol_per_area() -> None:
+    """Issue 21: past MAX_MARKERS the browser gets one symbol per area, sized by the
+    number of initiatives, its tooltip the count and the first titles (escaped)."""
+    positions = {"PT-11": (38.72, -9.14), "1106": (38.71, -9.13), "PT-13": (41.15, -8.61)}
+    many = [reach(n, ("PT-11", "1106") if n % 2 else ("PT-11",)) for n in range(6_000)]
+    many.append(reach(9_999, ("PT-99",)))  # an area without a point is left out
+    assert maps.marker_count(many) > maps.MAX_MARKERS
+
+    symbols = maps.initiative_areas(many, positions)
+
+    by_point = {tuple(f["geometry"]["coordinates"]): f["properties"] for f in symbols["features"]}
+    assert set(by_point) == {(-9.14, 38.72), (-9.13, 38.71)}
+    lisbon, municipality = by_point[(-9.14, 38.72)], by_point[(-9.13, 38.71)]
+    assert lisbon["tooltip"].startswith("6000 initiatives: &lt;b&gt;Title 0&lt;/b&gt;;")
+    assert lisbon["tooltip"].endswith("…")
+    assert municipality["tooltip"].startswith("3000 initiatives")
+    assert lisbon["radius"] > municipality["radius"]  # the larger count, the larger symbol
+    page = maps.map_html(maps.build_gap_map(initiative_symbols=symbols))
+    assert len(page.encode()) < 50_000 and "markercluster" not in page
