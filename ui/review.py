@@ -22,6 +22,9 @@ from ui.session import get_engine
 
 KEY = "bulk_review"
 RESULT_KEY = f"{KEY}_result"
+# The records (id -> version) the previous run showed: a click decides those, as the
+# reviewer saw them, so one changed or decided meanwhile is refused, not taken as it is now.
+SEEN_KEY = f"{KEY}_seen"
 ALL = ""
 
 
@@ -64,6 +67,10 @@ def bulk_review(*, principal: Principal, candidates: list[Candidate], choices: F
     )
     shown = [c for c in shown if not category or c.category == category]
     st.caption(_("{n} records selected.").format(n=len(shown)))
+    seen: dict[int, int] = st.session_state.get(SEEN_KEY) or {
+        c.initiative_id: c.version for c in shown
+    }
+    st.session_state[SEEN_KEY] = {c.initiative_id: c.version for c in shown}
     labels = _labels()
     decision = st.radio(
         _("Decision"),
@@ -93,8 +100,8 @@ def bulk_review(*, principal: Principal, candidates: list[Candidate], choices: F
             result = review_many(
                 session=session,
                 actor=principal,
-                ids=[c.initiative_id for c in shown],
-                versions={c.initiative_id: c.version for c in shown},
+                ids=list(seen),
+                versions=seen,
                 decision=decision or Decision.APPROVE,
                 message=message,
                 progress=tick,
@@ -103,6 +110,7 @@ def bulk_review(*, principal: Principal, candidates: list[Candidate], choices: F
         st.error(str(err))
         return
     clear_data_caches()
+    st.session_state.pop(SEEN_KEY, None)
     st.session_state[RESULT_KEY] = result
     st.rerun()
 

@@ -12,7 +12,8 @@ from hub.audit import AuditEntry
 from hub.auth import Role
 from hub.db import make_engine
 from initiatives.models import Initiative, ReviewState
-from tests.app.conftest import texts
+from initiatives.service import approve
+from tests.app.conftest import principal_of, texts
 
 Opener = Callable[[Role | None], AppTest]
 
@@ -66,3 +67,29 @@ def test_sending_back_without_a_reason_is_refused_on_the_page(open_app: Opener) 
     staff.text_area(key="bulk_review_message").input("Add the areas served")
     staff.button(key="bulk_review_apply").click().run()
     assert "Ask for changes: 2 done, 0 refused." in texts(staff)
+
+
+def test_a_record_changed_meanwhile_is_refused_and_listed(open_app: Opener, demo_url: str) -> None:
+    waiting = sorted(c for c, s in _states(demo_url).items() if s is ReviewState.SUBMITTED)
+    staff = open_app(Role.STAFF).run()
+    staff.switch_page("pages/staff_review.py").run()
+    # Another reviewer approves one of them after this page was shown.
+    engine = make_engine(demo_url)
+    with Session(engine) as session:
+        first = session.exec(select(Initiative).where(Initiative.code == waiting[0])).one()
+        approve(
+            session=session,
+            actor=principal_of(demo_url, Role.ADMIN),
+            initiative_id=first.id or 0,
+            expected_version=first.version,
+        )
+    engine.dispose()
+    staff.button(key="bulk_review_apply").click().run()
+    assert not staff.exception
+    shown = texts(staff)
+    assert f"Approve and publish: {len(waiting) - 1} done, 1 refused." in shown, shown
+    assert "These records were not changed" in shown
+    refused = staff.dataframe[0].value
+    assert list(refused.iloc[:, 0]) == [waiting[0]]
+    assert "changed by" in refused.iloc[0, 1]
+    assert staff.get("download_button")
