@@ -80,6 +80,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = EngineHolder(engine)
     problems.install(app)
+    app.add_middleware(public.CachedReads)  # inside LanguageMiddleware: needs the language
     app.add_middleware(LanguageMiddleware)
 
     app.include_router(bulk.router)

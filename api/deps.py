@@ -108,10 +108,14 @@ LEASE_SECONDS = 5.0
 leases = _Leases()
 
 
-def _spend(session: Session, key: str, limit: Limit) -> None:
+def _held(bind: object, key: str, limit: Limit) -> str:
     # Per database and per limit: a changed setting, or another database in the same
     # process (tests), never spends tokens leased under the old one.
-    held = f"{id(session.get_bind())}|{limit.capacity}|{limit.per_hour}|{key}"
+    return f"{id(bind)}|{limit.capacity}|{limit.per_hour}|{key}"
+
+
+def _spend(session: Session, key: str, limit: Limit) -> None:
+    held = _held(session.get_bind(), key, limit)
     if leases.spend(held):
         return
     batch = float(max(1, min(LEASE_BATCH, int(limit.capacity // 10))))
@@ -149,13 +153,20 @@ def key_caller(
     return key
 
 
+def _public_key(request: Request) -> str:
+    return client_key(f"api-public|{_client(request)}")
+
+
 def public_caller(request: Request, session: SessionDep) -> None:
     """Anyone; 429 over the anonymous client's limit."""
-    _spend(
-        session,
-        client_key(f"api-public|{_client(request)}"),
-        _per_minute("HUB_API_PUBLIC_PER_MINUTE"),
-    )
+    _spend(session, _public_key(request), _per_minute("HUB_API_PUBLIC_PER_MINUTE"))
+
+
+def spend_leased_public_token(request: Request) -> bool:
+    """Spend one of the anonymous client's tokens this process already holds, without
+    the database; False when none is held (then ``public_caller`` must take them)."""
+    limit = _per_minute("HUB_API_PUBLIC_PER_MINUTE")
+    return leases.spend(_held(engine_of(request), _public_key(request), limit))
 
 
 def writer(key: Annotated[KeyPrincipal, Depends(key_caller)]) -> KeyPrincipal:

@@ -18,11 +18,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlmodel import Session, col, select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from answers.directory import list_public_contacts, list_public_measures
 from answers.models import AnswerPublic, ContactPublic, MeasurePublic
 from answers.service import list_public_answers
-from api.deps import PublicDep, SessionDep
+from api.deps import PublicDep, SessionDep, spend_leased_public_token
 from api.initiatives import after_cursor, one_page
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import MAX_PAGE, AreaOut, PublicInitiativePage, Term
@@ -78,18 +79,50 @@ class _Cache:
 cache = _Cache()
 
 
+def _cache_key(request: Request) -> tuple[str, str, str]:
+    return (request.url.path, str(request.query_params), get_language())
+
+
+def _answer(request: Request, body: bytes, etag: str) -> Response:
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Language"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def cached(request: Request, build: Callable[[], Any], adapter: TypeAdapter[Any]) -> Response:
-    key = (request.url.path, str(request.query_params), get_language())
+    key = _cache_key(request)
     hit = cache.get(key)
     if hit is None:
         body = adapter.dump_json(build())
         etag = cache.put(key, body)
     else:
         body, etag = hit
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Language"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return _answer(request, body, etag)
+
+
+class CachedReads:
+    """Answer a GET whose answer is in the cache before FastAPI sees it.
+
+    Only ``cached`` fills the cache, and only for the keyless endpoints, so a hit is a
+    public read. Through FastAPI the same bytes cost its routing, the dependencies (a
+    session, the rate limit), a worker thread and the response machinery: about 2 ms a
+    request, ~420/s on two cores; here a dictionary look-up. The anonymous rate limit
+    still applies: a token this process has leased is spent here; without one the
+    request goes the long way, which takes tokens from the database (or answers 429).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            request = Request(scope)
+            hit = cache.get(_cache_key(request))
+            if hit is not None and spend_leased_public_token(request):
+                await _answer(request, *hit)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def in_language(language: str, message: str) -> str:

@@ -125,6 +125,10 @@ class Initiative(Versioned, SQLModel, table=True):
         # Covers the freshness flags (stale_only, freshness_counts) without reading rows.
         Index("ix_initiative_freshness", "status", "planned_end", "last_confirmed_at"),
         Index("ix_initiative_title", "title"),  # the registry sorted by title
+        # The API's list: an exact filter, then its order (migration 0011_api_indexes).
+        Index("ix_initiative_category_updated", "category", "updated_at", "id"),
+        Index("ix_initiative_status_updated", "status", "updated_at", "id"),
+        Index("ix_initiative_review_updated", "review_state", "updated_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -460,3 +460,25 @@ def test_the_document_lists_the_registrys_own_lists_and_a_taken_code_is_a_confli
     body = {**body_of(initiative_draft(world.own)), "code": taken.code}
     response = client.post("/initiatives", json=body, headers=auth(raw))
     assert response.status_code == 409 and taken.code in response.json()["detail"]
+
+
+def test_cached_public_reads_skip_fastapi_but_not_the_rate_limit(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached answer leaves from ``CachedReads`` (the same bytes, ETag and headers),
+    and the anonymous limit still counts it: 400 a minute is a burst of 200."""
+    monkeypatch.setenv("HUB_API_PUBLIC_PER_MINUTE", "400")
+    first = client.get("/reference/categories", headers={"Accept-Language": "pt"})
+    statuses = [first.status_code]
+    for _ in range(259):
+        again = client.get("/reference/categories", headers={"Accept-Language": "pt"})
+        statuses.append(again.status_code)
+        if again.status_code == 200:
+            assert again.content == first.content
+            assert again.headers["ETag"] == first.headers["ETag"]
+            assert again.headers["Content-Language"] == "pt"
+            assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    allowed = statuses.count(200)
+    assert 190 <= allowed <= 230 and statuses.count(429) == 260 - allowed, allowed
+    unchanged = client.get("/reference/channels")
+    assert unchanged.status_code in {200, 429}
