@@ -29,6 +29,8 @@ from initiatives.exchange.export import HXL_LONG_TABLES, export_hxl_long
 from initiatives.exchange.iati import VOCABULARIES_FILE, dac_purpose_codes
 from initiatives.models import CHANNEL_LABELS, Channel, VocabularyKind
 from initiatives.vocabulary import vocabulary
+from reports.render import HXL_COLUMNS as REPORT_HXL_COLUMNS
+from reports.service import published_reports
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 JSON = "application/json; charset=utf-8"
@@ -145,7 +147,28 @@ def _json_resources() -> list[dict[str, Any]]:
     ]
 
 
-def datapackage_json(*, generated_at: datetime) -> bytes:
+def report_resources(*, session: Session) -> list[dict[str, Any]]:
+    """issue 20: each published situation report's snapshot, as HXL CSV and as JSON."""
+    resources: list[dict[str, Any]] = []
+    for report in published_reports(session=session):
+        fields = [_field(name, tag) for name, tag in REPORT_HXL_COLUMNS]
+        name = f"report-{report.slug.lower()}"  # resource names are lower case
+        resources.append(
+            {**_table(f"reports/{report.slug}.csv", fields, hxl=True), "name": f"{name}-csv"}
+        )
+        resources.append(
+            {
+                "name": f"{name}-json",
+                "path": f"reports/{report.slug}.json",
+                "format": "json",
+                "mediatype": "application/json",
+                "encoding": "utf-8",
+            }
+        )
+    return resources
+
+
+def datapackage_json(*, generated_at: datetime, extra: list[dict[str, Any]] | None = None) -> bytes:
     """The Frictionless Data Package descriptor of every public CSV and JSON file."""
     base_url = settings.public_base_url()
     terms = licence()
@@ -161,7 +184,7 @@ def datapackage_json(*, generated_at: datetime) -> bytes:
         "homepage": base_url,
         "created": generated_at.astimezone(UTC).isoformat(),
         "licenses": [terms],
-        "resources": _tables() + _json_resources(),
+        "resources": _tables() + _json_resources() + (extra or []),  # extra: issue 20
     }
     return json.dumps(descriptor, ensure_ascii=False, indent=1).encode("utf-8")
 
@@ -381,7 +404,7 @@ def build_open_data_file(*, session: Session, name: str, generated_at: datetime)
     if name in SCHEMA_FILES:
         return schema_file(name)
     if name == "datapackage.json":
-        return datapackage_json(generated_at=generated_at)
+        return datapackage_json(generated_at=generated_at, extra=report_resources(session=session))
     if name == "catalogue.jsonld":
         return catalogue_jsonld(generated_at=generated_at, country=country_code())
     if name == VOCABULARIES_FILE:

@@ -424,8 +424,8 @@ HXL_COLUMNS = (
     ("organisation_id", "#org+id"),
     ("category", "#sector+code"),
     ("status", "#status"),
-    ("start", "#date+start"),
-    ("end", "#date+end"),
+    ("start_date", "#date+start"),
+    ("end_date", "#date+end"),
     ("people_targeted", "#targeted+num"),
     ("people_reached", "#reached+num"),
     ("active", "#indicator+active"),
@@ -456,8 +456,8 @@ def snapshot_rows(*, session: Session, report: Report) -> list[dict[str, Any]]:
             "organisation_id": row.organisation_id,
             "category": row.category,
             "status": row.status,
-            "start": row.start.isoformat() if row.start else "",
-            "end": row.end.isoformat() if row.end else "",
+            "start_date": row.start.isoformat() if row.start else "",
+            "end_date": row.end.isoformat() if row.end else "",
             "people_targeted": row.people_targeted,
             "people_reached": row.people_reached,
             "active": row.is_active,
@@ -474,7 +474,7 @@ def snapshot_csv(*, session: Session, report: Report) -> str:
     writer.writerow([name for name, _tag in HXL_COLUMNS])
     writer.writerow([tag for _name, tag in HXL_COLUMNS])
     for row in snapshot_rows(session=session, report=report):
-        values = {**row, "areas": " ".join(row["areas"]), "active": "1" if row["active"] else "0"}
+        values = {**row, "areas": " ".join(row["areas"]), "active": str(row["active"]).lower()}
         writer.writerow(
             [safe_cell("" if values[n] is None else values[n]) for n, _tag in HXL_COLUMNS]
         )

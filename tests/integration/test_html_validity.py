@@ -18,17 +18,22 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import portal.reports_site
 import portal.routes
 import wiring
-from hub.db import make_engine
+from hub.cli import operator
+from hub.db import make_engine, session_scope
 from hub.settings import PROJECT_ROOT
 from portal.export import export_public
+from reports.service import create_report, release, sign_off
 
 VNU_JAR = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -43,6 +48,10 @@ FIXED = {
     "signin-pt": "/signin?lang=pt",
     "signin-en": "/signin?lang=en",
     "missing-pt": "/initiatives/INI-999999?lang=pt",
+    # issue 20: the archive and a published report (published in the fixture)
+    "reports-en": "/reports?lang=en",
+    "report-pt": "/reports/check?lang=pt",
+    "report-en": "/reports/check?lang=en",
 }
 LINKED = {
     "initiative": r'href="(/initiatives/[^"?#]+)',
@@ -50,6 +59,20 @@ LINKED = {
     "answer": r'href="(/answers/[^"?#]+)',
 }
 PAGES = [*FIXED, *(f"{kind}-{lang}" for kind in LINKED for lang in ("pt", "en")), "export"]
+
+
+def publish_a_report(engine: Engine) -> None:
+    """A situation report of the demo data, signed off and published (issue 20)."""
+    with session_scope(engine) as session:
+        report = create_report(
+            session=session,
+            actor=operator(),
+            period_start=date.today() - timedelta(days=6),
+            cutoff=datetime.now(UTC),
+            slug="check",
+        )
+        sign_off(session=session, actor=operator(), report_id=report.id or 0)
+        release(session=session, actor=operator(), report_id=report.id or 0, public=True)
 
 
 def _java() -> str | None:
@@ -75,6 +98,8 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
         patch.setattr(portal.routes, "_cache", None)
         engine = make_engine()
         wiring.prepare_database(engine)
+        publish_a_report(engine)
+        patch.setattr(portal.reports_site, "_engine", engine)
         client = TestClient(Starlette(routes=wiring.ROUTES))
         files: dict[str, Path] = {}
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,8 +16,10 @@ from starlette.testclient import TestClient
 import portal.reports_site
 import portal.routes
 from initiatives.models import Status
+from reports.models import Report
 from reports.service import create_report, release, sign_off
 from tests.factories import World, make_initiative
+from tests.unit.test_open_data import frictionless_report
 
 TODAY = datetime.now(UTC).date()
 
@@ -29,9 +33,8 @@ def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     return TestClient(Starlette(routes=routes), follow_redirects=False)
 
 
-def test_only_a_published_report_is_served(
-    session: Session, world: World, client: TestClient
-) -> None:
+def _draft(session: Session, world: World) -> Report:
+    """A draft report over one active initiative for 4321 people."""
     make_initiative(
         session,
         world.own,
@@ -41,14 +44,19 @@ def test_only_a_published_report_is_served(
         planned_end=TODAY + timedelta(days=3),
         status=Status.ACTIVE,
     )
-    report = create_report(
+    return create_report(
         session=session,
         actor=world.staff,
         period_start=TODAY - timedelta(days=6),
         cutoff=datetime.now(UTC),
         slug="2026-W49",
     )
-    rid = report.id or 0
+
+
+def test_only_a_published_report_is_served(
+    session: Session, world: World, client: TestClient
+) -> None:
+    rid = _draft(session, world).id or 0
     assert client.get("/reports/2026-W49").status_code == 404
     sign_off(session=session, actor=world.staff, report_id=rid)
     assert client.get("/reports/2026-W49.pdf").status_code == 404
@@ -72,3 +80,23 @@ def test_only_a_published_report_is_served(
     assert 'href="/reports/2026-W49?lang=en"' in archive.text
     assert 'href="/reports?lang=en"' in client.get("/?lang=en").text  # linked from the front page
     assert client.get("/reports/nothing").status_code == 404
+
+
+def test_a_published_report_is_in_the_data_package_and_frictionless_reads_it(
+    session: Session, world: World, client: TestClient, tmp_path: Path
+) -> None:
+    report = _draft(session, world)
+    sign_off(session=session, actor=world.staff, report_id=report.id or 0)
+    release(session=session, actor=world.staff, report_id=report.id or 0, public=True)
+    descriptor = client.get("/datapackage.json").json()
+    mine = [r for r in descriptor["resources"] if r["path"].startswith("reports/")]
+    assert [r["path"] for r in mine] == ["reports/2026-W49.csv", "reports/2026-W49.json"]
+    (tmp_path / "reports").mkdir()
+    for resource in mine:
+        (tmp_path / resource["path"]).write_bytes(client.get("/" + resource["path"]).content)
+    (tmp_path / "datapackage.json").write_text(
+        json.dumps({**descriptor, "resources": mine[:1]}), encoding="utf-8"
+    )
+    checked = frictionless_report(tmp_path)
+    errors = [e for task in checked["tasks"] for e in task["errors"]] + checked.get("errors", [])
+    assert checked["valid"] and not errors, errors[:5]
