@@ -36,6 +36,7 @@ def requests_against(target: Initiative, body: dict[str, Any]) -> dict[str, tupl
     code, version = target.code, target.version
     return {
         "get": ("GET", f"/initiatives/{code}", None),
+        "similar": ("GET", f"/initiatives/{code}/similar", None),
         "update": ("PUT", f"/initiatives/{code}", {**body, "version": version}),
         "withdraw": ("POST", f"/initiatives/{code}/withdraw", {"version": version}),
         "progress": (
@@ -87,7 +88,7 @@ def test_a_key_of_organisation_a_changes_nothing_of_b(
     assert denied, "every refusal leaves an audit entry"
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "get"])
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in {"get", "similar"}])
 def test_a_read_key_writes_nothing(
     session: Session, world: World, client: TestClient, name: str
 ) -> None:
@@ -132,3 +133,23 @@ def test_public_endpoints_never_show_unpublished_records_or_private_fields(
     assert shown.code in text
     for private in ("contact_email", "review_note", "review_state", "contacto@example.pt"):
         assert private not in text
+
+
+def test_a_key_of_organisation_a_lists_none_of_bs_records(
+    session: Session, world: World, client: TestClient
+) -> None:
+    """The list, with or without filters naming B, shows only A's (led or joint)."""
+    theirs = make_initiative(session, world.other, publish=True)
+    mine = make_initiative(session, world.own, actor=world.partner)
+    _key, raw = create_api_key(session=session, actor=world.partner, name="l")
+    for params in (
+        {},
+        {"organisation_id": world.other.id},
+        {"category": theirs.category},
+        {"review_state": "published"},
+        {"limit": 200},
+    ):
+        listed = client.get("/initiatives", params=params, headers=_headers(raw))
+        assert listed.status_code == 200, params
+        codes = {item["code"] for item in listed.json()["items"]}
+        assert theirs.code not in codes and codes <= {mine.code}, params
