@@ -2,10 +2,13 @@
 
 import streamlit as st
 
-from hub.auth import STAFF_ROLES
+from hub import settings
+from hub.auth import STAFF_ROLES, Principal
 from hub.db import session_scope
 from hub.i18n import _, get_language
 from initiatives.overlap import (
+    Coverage,
+    OverlapPair,
     coverage,
     find_overlaps,
     initiative_titles,
@@ -14,6 +17,7 @@ from initiatives.overlap import (
 )
 from initiatives.queries import form_choices
 from initiatives.service import draft_of, get_initiative
+from ui.datacache import current_version
 from ui.forms import md
 from ui.guards import require_role
 from ui.overlaps import coverage_grid, decision_box, overlap_pairs_table, side_by_side
@@ -25,15 +29,31 @@ PICK_KEY = "overlaps_pick"
 DECISION_FORM = "overlaps_decision"
 SHOWN = 200
 
+
+# The pairs, their titles, the groups and the coverage grid: shared by every staff viewer
+# and kept per data version (ui.datacache; decisions, links and notes move it too), so a
+# later visit reads nothing but the version (issue 21). A resource, handed out as is:
+# read-only here. The actor is checked on a miss and left out of the key.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def overlap_figures(
+    url: str, version: str, language: str, _actor: Principal
+) -> tuple[list[OverlapPair], dict[int, str], list[list[int]], Coverage]:
+    with session_scope(get_engine()) as session:
+        pairs = find_overlaps(session=session, actor=_actor)
+        grid = coverage(session=session, actor=_actor)
+        titles = initiative_titles(
+            session=session, ids={i for p in pairs for i in (p.initiative_a_id, p.initiative_b_id)}
+        )
+    return pairs, titles, overlap_groups(pairs), grid
+
+
 st.title(_("Overlapping initiatives"))
 engine = get_engine()
+pairs, titles, groups, grid = overlap_figures(
+    settings.database_url(), current_version(), get_language(), principal
+)
 with session_scope(engine) as session:
-    pairs = find_overlaps(session=session, actor=principal)
     choices = form_choices(session=session, language=get_language())
-    grid = coverage(session=session, actor=principal)
-    titles = initiative_titles(
-        session=session, ids={i for p in pairs for i in (p.initiative_a_id, p.initiative_b_id)}
-    )
 
 pairs_tab, groups_tab, coverage_tab = st.tabs([_("Pairs"), _("Groups"), _("Coverage")])
 with pairs_tab:
@@ -82,7 +102,6 @@ with pairs_tab:
         )
 
 with groups_tab:
-    groups = overlap_groups(pairs)
     if not groups:
         st.caption(_("No groups."))
     for number, group in enumerate(groups[:50], start=1):

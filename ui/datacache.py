@@ -18,15 +18,26 @@ from connectivity.models import IndicatorValue
 from hub.db import session_scope
 from hub.records import utcnow
 from initiatives.models import Initiative
+from initiatives.overlap_models import InitiativeLink, OverlapDecision, OverlapNote
 from ui.session import get_engine
+
+# Each table the cached figures read, with the column a write always moves.
+TRACKED = (
+    (Initiative, Initiative.updated_at),
+    (IndicatorValue, IndicatorValue.updated_at),
+    (OverlapDecision, OverlapDecision.decided_at),  # a decided pair leaves the list
+    (InitiativeLink, InitiativeLink.created_at),
+    (OverlapNote, OverlapNote.created_at),
+)
 
 
 def data_version(*, session: Session) -> str:
-    """Changes whenever an initiative or an indicator value is added, changed or
-    removed, and at midnight (what is "ended" or "in force" moves with the date)."""
+    """Changes whenever an initiative, indicator value or overlap decision, link or note
+    is added, changed or removed, and at midnight (what is "ended" or "in force" moves
+    with the date)."""
     raw = str(utcnow().date())
-    for model in (Initiative, IndicatorValue):
-        count, latest = session.exec(select(func.count(), func.max(model.updated_at))).one()
+    for model, stamp in TRACKED:
+        count, latest = session.exec(select(func.count(), func.max(stamp)).select_from(model)).one()
         raw += f"|{count}|{latest}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
