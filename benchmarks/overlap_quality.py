@@ -32,9 +32,10 @@ from benchmarks.overlap_outside import FEBRL_SETS, baseline_pairs, febrl
 from benchmarks.overlap_scenes import cross_language_scenes
 from hub import settings
 from hub.i18n import set_language
-from initiatives import overlap_index as engine
+from initiatives import overlap_scoring as scoring
 from initiatives.overlap import read_overlap_file
 from initiatives.overlap_index import AreaTree, OverlapIndex, OverlapRecord
+from initiatives.overlap_tokens import SHORT_TEXT
 
 DATA = Path(__file__).parent / "data" / "overlap_labelled.csv"
 Pairs = set[tuple[str, str]]
@@ -142,7 +143,7 @@ def blanked(record: OverlapRecord) -> OverlapRecord:
 
 def shortened(record: OverlapRecord) -> OverlapRecord:
     """The record cut to a short one: its title and the start of its description."""
-    room = engine.SHORT_TEXT - len(record.title) - 1
+    room = SHORT_TEXT - len(record.title) - 1
     words, kept = record.description.split(), []
     for word in words:
         if len(" ".join([*kept, word])) > room:
@@ -207,22 +208,22 @@ def design(
     weights = index.pair_weights(i, j)
     sims = index.similarities(i, j)
     columns: list[np.ndarray] = []
-    knots = np.asarray(engine.KNOTS)
-    for name in engine.CONTINUOUS:
-        field, level = engine.CURVE_OF[name]
-        used = levels[:, engine.FIELDS.index(field)] == level
+    knots = np.asarray(scoring.KNOTS)
+    for name in scoring.CONTINUOUS:
+        field, level = scoring.CURVE_OF[name]
+        used = levels[:, scoring.FIELDS.index(field)] == level
         s = np.clip(sims[field].astype(np.float64), 0, 1)
         hats = np.maximum(0, 1 - np.abs(s[:, None] - knots[None, :]) / (knots[1] - knots[0]))
         cumulative = np.cumsum(hats[:, ::-1], axis=1)[:, ::-1]  # sum of hats k >= m
         columns.append(used.astype(float))
         columns.extend((cumulative[:, m] * used) for m in range(1, len(knots)))
-    for name, table in engine.WEIGHTS.items():
-        column = engine.FIELDS.index(name)
-        for level, label_name in enumerate(engine.LEVELS[name]):
+    for name, table in scoring.WEIGHTS.items():
+        column = scoring.FIELDS.index(name)
+        for level, label_name in enumerate(scoring.LEVELS[name]):
             if label_name in {"unknown", "missing"} or len(table) <= level:
                 continue
             columns.append((levels[:, column] == level).astype(float))
-    offset = weights[:, engine.FIELDS.index("identifiers")].astype(np.float64) * math.log(2)
+    offset = weights[:, scoring.FIELDS.index("identifiers")].astype(np.float64) * math.log(2)
     return np.column_stack(columns), offset, label
 
 
@@ -258,12 +259,12 @@ def fit(
     offset = np.concatenate([p[1] for p in parts])
     y = np.concatenate([p[2] for p in parts]).astype(float)
     x = np.column_stack([np.ones(len(x)), x])
-    per_field = len(engine.KNOTS)
+    per_field = len(scoring.KNOTS)
     # Each curve rises (increments >= 0). Short texts with nothing in common are no
     # evidence for (the "text" curve starts <= 0); left free, the fit gave them +1, which
     # made another effort in the same place and period, described in a line, an overlap.
     bounds: list[tuple[float | None, float | None]] = [(None, None)]
-    for name in engine.CONTINUOUS:
+    for name in scoring.CONTINUOUS:
         top = 0.0 if name == "text" else None
         bounds += [(None, top)] + [(0.0, None)] * (per_field - 1)
     bounds += [(None, None)] * (x.shape[1] - len(bounds))
@@ -291,14 +292,14 @@ def fit(
     prior = rounded(bits[0])
     at = 1
     curves: dict[str, tuple[float, ...]] = {}
-    for name in engine.CONTINUOUS:
+    for name in scoring.CONTINUOUS:
         base, steps = bits[at], bits[at + 1 : at + per_field]
         curves[name] = tuple(rounded(base + s) for s in np.concatenate([[0], np.cumsum(steps)]))
         at += per_field
     weights: dict[str, tuple[float, ...]] = {}
-    for name, table in engine.WEIGHTS.items():
+    for name, table in scoring.WEIGHTS.items():
         values = []
-        for level, label_name in enumerate(engine.LEVELS[name]):
+        for level, label_name in enumerate(scoring.LEVELS[name]):
             if label_name in {"unknown", "missing"} or len(table) <= level:
                 values.append(0.0)
             else:

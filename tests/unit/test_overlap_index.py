@@ -13,8 +13,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from initiatives import overlap_index as engine
-from initiatives.overlap_index import AreaTree, OverlapIndex, OverlapRecord, StemVocabulary
+from initiatives import overlap_arrays as arrays
+from initiatives import overlap_explain as explain
+from initiatives import overlap_scoring as scoring
+from initiatives import overlap_tokens as tokens
+from initiatives.overlap_index import AreaTree, OverlapIndex, OverlapRecord
+from initiatives.overlap_tokens import StemVocabulary
 
 TREE = AreaTree(
     parents={
@@ -110,7 +114,7 @@ def test_batch_stems_match_one_text_at_a_time() -> None:
     for n, text in enumerate(texts):
         row = counts.getrow(n)
         got = Counter({stem_of[c]: int(v) for c, v in zip(row.indices, row.data, strict=True)})
-        assert got == Counter(engine.stems(text.replace("\x00", " "), vocabulary.ignore))
+        assert got == Counter(tokens.stems(text.replace("\x00", " "), vocabulary.ignore))
 
 
 def test_tfidf_is_what_scikit_learn_gives() -> None:
@@ -119,8 +123,8 @@ def test_tfidf_is_what_scikit_learn_gives() -> None:
     texts = [r.description for r in records(60)]
     vocabulary = StemVocabulary()
     counts = vocabulary.analyse(texts).counts
-    ours = engine.tfidf(counts, engine.idf(counts)).toarray()
-    sklearn = TfidfVectorizer(analyzer=engine.stems, sublinear_tf=True).fit_transform(texts)
+    ours = arrays.tfidf(counts, arrays.idf(counts)).toarray()
+    sklearn = TfidfVectorizer(analyzer=tokens.stems, sublinear_tf=True).fit_transform(texts)
     reference = sklearn.toarray()
     # Same vectors up to the order of the columns: compare every pair's cosine.
     np.testing.assert_allclose(ours @ ours.T, reference @ reference.T, atol=1e-5)
@@ -213,7 +217,7 @@ def test_join_after_removals_returns_live_positions() -> None:
     assert bool(index.alive[i].all() and index.alive[j].all())
 
 
-@pytest.mark.parametrize("pairs", [5, engine.FEW_PAIRS + 50])
+@pytest.mark.parametrize("pairs", [5, arrays.FEW_PAIRS + 50])
 def test_row_dots_for_few_and_many_pairs_agree(pairs: int) -> None:
     rng = np.random.default_rng(3)
     a = sp.random(60, 40, density=0.2, format="csr", dtype=np.float32, random_state=1)
@@ -222,8 +226,8 @@ def test_row_dots_for_few_and_many_pairs_agree(pairs: int) -> None:
     expected = np.array(
         [a.getrow(x).multiply(b.getrow(y)).sum() for x, y in zip(i, j, strict=True)]
     )
-    np.testing.assert_allclose(engine.row_dots(a, b, i, j), expected, rtol=1e-5)
-    np.testing.assert_allclose(engine._few_row_dots(a, b, i, j), expected, rtol=1e-5)
+    np.testing.assert_allclose(arrays.row_dots(a, b, i, j), expected, rtol=1e-5)
+    np.testing.assert_allclose(arrays.few_row_dots(a, b, i, j), expected, rtol=1e-5)
 
 
 def test_a_draft_scores_as_the_same_record_in_the_index() -> None:
@@ -271,13 +275,13 @@ def test_normalize_matches_scikit_learn_with_empty_rows() -> None:
     matrix = sp.random(50, 30, density=0.1, format="csr", dtype=np.float32, random_state=4)
     matrix = sp.vstack([sp.csr_matrix((2, 30), dtype=np.float32), matrix, matrix[:0]]).tocsr()
     expected = reference(matrix).toarray()
-    np.testing.assert_allclose(engine.normalize(matrix).toarray(), expected, rtol=1e-6)
+    np.testing.assert_allclose(arrays.normalize(matrix).toarray(), expected, rtol=1e-6)
 
 
 def test_records_added_one_by_one_share_a_boilerplate_description() -> None:
     index = OverlapIndex.build(records(50), TREE)
     text = "Texto padrão zzqx nunca visto antes"  # words the fit never saw
-    for n in range(engine.BOILERPLATE_MIN):
+    for n in range(scoring.BOILERPLATE_MIN):
         index.upsert([OverlapRecord(key=f"new{n}", title=f"Novo {n}", description=text)])
     assert index._features is not None
     digests = {int(index._features.description_hash[index.position[f"new{n}"]]) for n in range(4)}
@@ -287,12 +291,12 @@ def test_records_added_one_by_one_share_a_boilerplate_description() -> None:
 # --- the evidence rules of issue 18 (each fails on the engine before it) ------------------
 
 
-def _score(a: OverlapRecord, b: OverlapRecord, others: list[OverlapRecord]) -> engine.PairScore:
+def _score(a: OverlapRecord, b: OverlapRecord, others: list[OverlapRecord]) -> explain.PairScore:
     index = OverlapIndex.build([a, b, *others], TREE)
     return index.score_against(a, [index.position[b.key]])[0]
 
 
-def _part(score: engine.PairScore, name: str) -> tuple[str, float, str]:
+def _part(score: explain.PairScore, name: str) -> tuple[str, float, str]:
     for field_name, level, weight, sentence in score.parts:
         if field_name == name:
             return level, weight, sentence
@@ -372,7 +376,7 @@ def test_phone_numbers_and_domains_compare_whatever_their_punctuation() -> None:
     level, weight, sentence = _part(shared, "identifiers")
     assert level == "shared" and weight > 3 and "1 identifier" in sentence
     clash = _score(a, other, others)
-    assert _part(clash, "identifiers")[:2] == ("conflict", engine.IDENTIFIERS.long_conflict)
+    assert _part(clash, "identifiers")[:2] == ("conflict", scoring.IDENTIFIERS.long_conflict)
     assert shared.score > clash.score
 
 
