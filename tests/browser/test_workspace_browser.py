@@ -166,3 +166,37 @@ def test_the_gap_map_legend_swatches_are_painted(open_page: OpenPage) -> None:
     assert painted == expected
     assert_no_exception(staff)
     snap(staff, "08-gap-map-legend", legend)
+
+
+def test_partner_renewing_an_own_initiative_is_offered_to_update_it_instead(
+    open_page: OpenPage,
+) -> None:
+    """The issue's case: DGS ran "Teleconsultas para pessoas idosas em Lisboa" (DEMO-007)
+    in 2020; a near-identical title is named as its own earlier initiative at Submit, and
+    "Update that one instead" opens the update tab on it."""
+    partner = open_page("/app/?lang=en")
+    sign_in(partner, PARTNER_EMAIL, then_see="Our initiatives")
+    nav_link(partner, "Our initiatives").click()
+    expect(partner.get_by_role("heading", name="Our initiatives")).to_be_visible(
+        timeout=RENDER_TIMEOUT_MS
+    )
+    wait_until_idle(partner)
+    form = partner.get_by_test_id("stForm").filter(has_text="Save as draft")
+    form.get_by_label("Title", exact=True).fill("Teleconsultas para pessoas idosas em Lisboa 2021")
+    choose(partner, form.get_by_role("combobox", name="Category", exact=True), "Health", "Health")
+    form.get_by_role("button", name="Submit for review", exact=True).click()
+    note = partner.get_by_text(
+        "Your own earlier initiative: is this a renewal or an update of it?", exact=True
+    )
+    expect(note).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert_no_exception(partner)
+    snap(partner, "09-partner-own-earlier", note)
+
+    partner.get_by_role("button", name="Update that one instead").click()
+    expect(partner.get_by_role("tab", name="Update an initiative")).to_have_attribute(
+        "aria-selected", "true", timeout=RENDER_TIMEOUT_MS
+    )
+    picked = partner.get_by_role("combobox", name="Initiative", exact=True)
+    expect(picked).to_have_value(re.compile("^DEMO-007 "), timeout=RENDER_TIMEOUT_MS)
+    assert_no_exception(partner)
+    snap(partner, "10-partner-updates-the-earlier-one", picked)
