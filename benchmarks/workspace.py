@@ -21,6 +21,11 @@
 4. ``--sessions`` signed-in browser contexts visit every page at once: p95 per page.
    The server's RSS after each phase, and the load average.
 
+Re-run on a quiet machine (both sizes side by side; seeding is cached, 50k seeds once in
+about 4 minutes at low load, ``--seed-only`` does just that):
+
+    .venv/bin/python -m benchmarks.workspace --size 10000 --size 50000
+
 Targets (50,000): later visits <= 1.5 s (gap map <= 2.5 s), no first visit over 5 s,
 10 sessions p95 <= 3 s, server RSS < 600 MB. Never part of the pass/fail test run.
 """

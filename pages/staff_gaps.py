@@ -23,6 +23,7 @@ from ui.gaps import (
     map_legend,
     positions_of,
     status_label,
+    target_files,
     targets_list,
 )
 from ui.guards import require_role
@@ -139,7 +140,7 @@ if clicked and clicked != st.session_state.get(AREA_KEY):
     st.rerun()
 
 with list_col:
-    targets_list(ranked, top, level=level, geometries=geometries)
+    targets_list(ranked, top, level=level, files=target_files(*key, level))
 
 area_breakdown(ranked, key=AREA_KEY)
 if ranked:  # issue 19: offline reach, leaflet and public page of the area

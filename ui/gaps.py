@@ -184,14 +184,29 @@ def map_legend(items: list[tuple[str, str]]) -> None:
     )
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def target_files(
+    url: str, weights: tuple[tuple[str, float], ...], language: str, version: str, level: str
+) -> tuple[bytes, bytes]:
+    """The whole ranking as CSV and GeoJSON, built once per data version (not per rerun:
+    the GeoJSON carries every area's outline)."""
+    data = gap_data(url, weights, language, version)
+    ranked = data.gaps[level]
+    return (
+        targets_csv(ranked).encode("utf-8"),
+        maps.targets_geojson(ranked, data.geometries).encode("utf-8"),
+    )
+
+
 def targets_list(
     ranked: list[AreaGap],
     top: list[str],
     *,
     level: str,
-    geometries: dict[str, dict[str, Any]],
+    files: tuple[bytes, bytes],
 ) -> None:
-    """The top targets as a table, with CSV and GeoJSON downloads of the whole ranking."""
+    """The top targets as a table, with CSV and GeoJSON downloads of the whole ranking
+    (``files``: ``target_files``)."""
     by_code = {g.code: g for g in ranked}
     st.subheader(_("Top {n} targets").format(n=len(top)))
     st.dataframe(
@@ -213,14 +228,14 @@ def targets_list(
     csv_col, geo_col = st.columns(2)
     csv_col.download_button(
         _("CSV"),
-        targets_csv(ranked).encode("utf-8"),
+        files[0],
         file_name=f"gap_targets_{level}.csv",
         mime="text/csv",
         icon=":material/download:",
     )
     geo_col.download_button(
         _("GeoJSON"),
-        maps.targets_geojson(ranked, geometries).encode("utf-8"),
+        files[1],
         file_name=f"gap_targets_{level}.geojson",
         mime="application/geo+json",
         icon=":material/download:",
