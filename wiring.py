@@ -50,7 +50,8 @@ from feeds.demo import load_demo_feeds
 from feeds.models import FeedItem, FeedSource, FeedState
 from feeds.scheduler import feed_job
 from geo.areas import load_reference_areas
-from geo.models import Area
+from geo.models import Area, PostalCode
+from geo.postal_codes import load_postal_codes
 from hub import settings
 from hub.audit import AuditEntry
 from hub.cli import friendly_errors
@@ -100,6 +101,7 @@ from reports.models import (
 TABLE_MODELS: tuple[type[SQLModel], ...] = (
     AuditEntry,
     Area,
+    PostalCode,  # issue 19: INFO <postal code>
     Organisation,
     Account,
     VocabularyTerm,
@@ -179,6 +181,7 @@ def prepare_database(engine: Engine) -> int:
     migrate(engine)
     with session_scope(engine) as session:  # real reference geography, demo or not
         load_reference_areas(session=session)
+        load_postal_codes(session=session)  # issue 19; an office's own file replaces it
     if settings.demo_mode():
         with session_scope(engine) as session:
             if database_is_empty(session=session):

@@ -43,3 +43,18 @@ class Area(SQLModel, table=True):
     geometry: str | None = Field(default=None, sa_type=Text)  # GeoJSON geometry
     source: str = Field(default="", max_length=300)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PostalCode(SQLModel, table=True):
+    """Which municipality a postal code belongs to (issue 19: ``INFO 1000-001``).
+
+    ``code`` is a 4-digit prefix (``1000``: the municipality most of its codes belong
+    to) or a full ``NNNN-NNN`` code where it belongs to another (a prefix can straddle
+    a border); a lookup tries the full code first. No foreign key: an office may load
+    codes of municipalities its area table lacks, and they simply answer nothing.
+    """
+
+    __tablename__ = "geo_postal_code"
+
+    code: str = Field(primary_key=True, max_length=8)
+    area_code: str = Field(max_length=32, index=True)

@@ -1,5 +1,6 @@
 """Operators' commands for reaching people offline (registered on ``python -m hub``):
-``leaflets`` prints the area leaflets as PDF files, or one ZIP."""
+``leaflets`` prints the area leaflets as PDF files, or one ZIP; ``postal-codes load FILE``
+loads an office's own postal code file (for SMS ``INFO <postal code>``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
+from geo.postal_codes import load_postal_codes
 from hub.cli import friendly_errors
 from hub.db import make_engine, session_scope
 from hub.errors import InvalidInput
@@ -26,6 +28,23 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def register(app: typer.Typer, *, prepare_database: Callable[[Engine], object]) -> None:
+    postal_codes = typer.Typer(help="Postal codes -> municipality (SMS INFO <postal code>).")
+    app.add_typer(postal_codes, name="postal-codes")
+
+    @postal_codes.command("load")
+    @friendly_errors
+    def postal_codes_load(
+        file: Annotated[
+            Path, typer.Argument(help="CSV with postal_code and municipality_code columns.")
+        ],
+    ) -> None:
+        """Replace the postal code table with FILE (e.g. CTT's data, licensed to the office)."""
+        engine = make_engine()
+        prepare_database(engine)
+        with session_scope(engine) as session:
+            loaded = load_postal_codes(session=session, path=file, replace=True)
+        typer.echo(f"{loaded} postal codes loaded from {file}")
+
     @app.command("leaflets")
     @friendly_errors
     def leaflets_command(

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from answers.directory import list_public_contacts, list_public_measures
 from answers.ratelimit import Limit, take
 from geo.models import Area, AreaLevel
+from geo.postal_codes import area_for_postal_code
 from hub import settings
 from hub.columns import UTCDateTime
 from hub.i18n import _, get_language, set_language
@@ -58,7 +59,7 @@ KEYWORDS = {
     "mais": ("more", "pt"),
     "more": ("more", "en"),
 }
-_POSTAL_CODE = re.compile(r"^\d{4}(-?\d{3})?$")
+_POSTAL_CODE = re.compile(r"^\d{4}([-\s]?\d{3})?$")
 
 
 @dataclass(frozen=True)
@@ -372,17 +373,21 @@ def _answer(
         if not place:
             return [_("Send INFO and your municipality, for example INFO Braga.")], keyword, ""
         if _POSTAL_CODE.match(place.strip()):
-            return (
-                [
-                    _(
-                        "We cannot look up postal codes yet. Send INFO and the name of your "
-                        "municipality, for example INFO Braga."
-                    )
-                ],
-                keyword,
-                "",
-            )
-        area = find_area(session=session, place=place)
+            code = area_for_postal_code(session=session, text=place)
+            area = session.get(Area, code) if code else None
+            if area is None:
+                return (
+                    [
+                        _(
+                            "We do not know that postal code. Send INFO and the name of your "
+                            "municipality, for example INFO Braga."
+                        )
+                    ],
+                    keyword,
+                    "",
+                )
+        else:
+            area = find_area(session=session, place=place)
         if area is None:
             if not keyword:
                 return [_("We did not understand. Send HELP to see what you can ask.")], "", ""

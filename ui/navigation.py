@@ -56,6 +56,7 @@ def pages_for(role: Role | None, *, forced_password_change: bool) -> dict[str, l
             NavItem("staff_registry", _("Registry"), ":material/table_view:"),
             NavItem("staff_overlaps", _("Overlaps"), ":material/join_inner:"),
             NavItem("staff_gaps", _("Gap map"), ":material/map:"),
+            NavItem("staff_outreach", _("Offline reach"), ":material/print:"),  # issue 19
             NavItem("staff_partners", _("Partners"), ":material/handshake:"),
             NavItem("staff_reports", _("Reports"), ":material/summarize:"),  # issue 20
         ],

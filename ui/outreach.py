@@ -1,19 +1,23 @@
 """Staff widgets of the offline channels (issue 19), shown on the gap map: for the area
 picked, the offers that reach people without internet, the subscribers and what was
 asked by SMS, with its leaflet (PDF) and public page; and one ZIP of leaflets for the
-areas with the largest gap."""
+areas with the largest gap. For the outreach page: the urgent form and the counts."""
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
+from geo.areas import areas_by_level
 from hub.auth import Principal
 from hub.db import session_scope
 from hub.errors import HubError
 from hub.i18n import _, get_language
 from initiatives.models import CHANNEL_LABELS
+from outreach.digest import send_urgent
 from outreach.leaflets import area_page_url, leaflet_pdf, leaflets_zip
-from outreach.reach import offline_reach
+from outreach.reach import OutreachOverview, offline_reach
 from ui.session import get_engine
 
 LEAFLET_KEY = "outreach_leaflet"
@@ -80,3 +84,98 @@ def top_leaflets(codes: list[str]) -> None:
             _("Download the ZIP"), ready[1], file_name=f"leaflets-top-{len(codes)}.zip",
             mime="application/zip", icon=":material/download:",
         )  # fmt: skip
+
+
+URGENT_FORM = "outreach_urgent"
+
+
+def urgent_form(actor: Principal) -> None:
+    """Mark an item urgent: one message now to the area's subscribers (and its
+    district's), instead of waiting for the 09:00 digest. Audited by the service; the
+    same area, title and link twice send nothing more (the key)."""
+    with session_scope(get_engine()) as session:
+        areas = [
+            (a.code, a.name)
+            for level in ("district", "municipality")
+            for a in areas_by_level(session=session, level=level)
+        ]
+    names = dict(areas)
+    with st.form(URGENT_FORM, clear_on_submit=True):
+        code = st.selectbox(
+            _("Area"), [c for c, _name in areas], format_func=lambda c: f"{names[c]} ({c})"
+        )
+        title = st.text_input(_("What is urgent"), max_chars=200)
+        url = st.text_input(_("Link to the item (public page)"), max_chars=500)
+        if not st.form_submit_button(_("Send to the area's subscribers now")):
+            return
+    if not code or not title.strip() or not url.strip().startswith(("https://", "http://")):
+        st.error(_("Give the area, what is urgent and a link starting with https://."))
+        return
+    key = hashlib.sha256(f"{code}|{title.strip()}|{url.strip()}".encode()).hexdigest()[:32]
+    try:
+        with session_scope(get_engine()) as session:
+            sent = send_urgent(
+                session=session,
+                actor=actor,
+                area_code=code,
+                title=title.strip(),
+                url=url.strip(),
+                key=key,
+            )
+    except HubError as err:
+        st.error(str(err))
+        return
+    st.success(_("{n} messages queued for {area}.").format(n=sent, area=names[code]))
+
+
+def overview_view(overview: OutreachOverview) -> None:
+    """Counts of the outreach side: digest, SMS traffic, subscribers, urgent notices."""
+    digest, sms, people = st.columns(3)
+    digest.metric(
+        _("Last daily digest"),
+        overview.last_digest or _("none yet"),
+        help=_("{n} messages").format(n=overview.last_digest_messages),
+    )
+    sms.metric(_("SMS asked (30 days)"), sum(overview.sms_by_keyword.values()))
+    people.metric(_("Subscribers"), sum(a.email + a.sms for a in overview.subscribers))
+    if overview.sms_by_keyword:
+        st.dataframe(
+            [
+                {_("Keyword"): k.upper(), _("Messages"): n}
+                for k, n in overview.sms_by_keyword.items()
+            ],
+            hide_index=True,
+        )
+    st.subheader(_("Subscribers per area"))
+    if not overview.subscribers:
+        st.info(_("Nobody has subscribed yet."))
+    else:
+        st.dataframe(
+            [
+                {
+                    _("Area"): a.area_name,
+                    _("E-mail"): a.email,
+                    "SMS": a.sms,
+                    _("Not confirmed yet"): a.pending,
+                }
+                for a in overview.subscribers
+            ],
+            hide_index=True,
+        )
+    st.subheader(_("Urgent notices sent"))
+    if not overview.urgent:
+        st.info(_("No urgent notice has been sent."))
+        return
+    st.dataframe(
+        [
+            {
+                _("When"): u.at.strftime("%Y-%m-%d %H:%M"),
+                _("By"): u.by,
+                _("Area"): u.area_code,
+                _("What is urgent"): u.title,
+                _("Messages"): u.messages,
+            }
+            for u in overview.urgent
+        ],
+        hide_index=True,
+    )

@@ -30,6 +30,7 @@ ALL_PAGES = [
     "staff_questions",
     "staff_directory",
     "staff_reports",
+    "staff_outreach",
 ]
 ALLOWED: dict[Role | None, set[str]] = {
     None: {"public_home", "login"},
@@ -48,6 +49,7 @@ ALLOWED: dict[Role | None, set[str]] = {
         "staff_questions",
         "staff_directory",
         "staff_reports",
+        "staff_outreach",
     },
     Role.ADMIN: {
         "public_home",
@@ -65,6 +67,7 @@ ALLOWED: dict[Role | None, set[str]] = {
         "staff_questions",
         "staff_directory",
         "staff_reports",
+        "staff_outreach",
     },
 }
 REFUSALS = ("Please sign in to see this page.", "Your account does not give access to this page.")
