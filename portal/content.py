@@ -36,6 +36,7 @@ from hub.text import fold
 from initiatives.models import Channel, Initiative, InitiativePublic, ReviewState, VocabularyKind
 from initiatives.queries import RegistryFilter, is_in_force, list_public
 from initiatives.vocabulary import term_labels
+from reports.models import Report, ReportState
 
 PAGE_SIZE = 20
 MAX_QUERY = 200  # characters of search text kept; longer queries are cut, not refused
@@ -286,6 +287,7 @@ def data_version(*, session: Session) -> str:
         (Question, col(Question.state) == QuestionState.PUBLISHED),
         (Measure, true()),
         (Contact, true()),
+        (Report, col(Report.state) == ReportState.PUBLISHED),  # issue 20: datapackage.json
     ):
         count, latest = session.exec(
             select(func.count(), func.max(model.updated_at)).where(published)

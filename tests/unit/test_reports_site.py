@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,11 +84,19 @@ def test_only_a_published_report_is_served(
 
 
 def test_a_published_report_is_in_the_data_package_and_frictionless_reads_it(
-    session: Session, world: World, client: TestClient, tmp_path: Path
+    session: Session,
+    world: World,
+    client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("HUB_PUBLIC_CACHE_SECONDS", "1")
     report = _draft(session, world)
     sign_off(session=session, actor=world.staff, report_id=report.id or 0)
+    before = client.get("/datapackage.json").json()  # cached until the data changes
+    assert not [r for r in before["resources"] if r["path"].startswith("reports/")]
     release(session=session, actor=world.staff, report_id=report.id or 0, public=True)
+    time.sleep(1.1)  # the cache looks at the data version at most once a second here
     descriptor = client.get("/datapackage.json").json()
     mine = [r for r in descriptor["resources"] if r["path"].startswith("reports/")]
     assert [r["path"] for r in mine] == ["reports/2026-W49.csv", "reports/2026-W49.json"]
