@@ -444,6 +444,7 @@ def run(size: int, pages: list[str], sessions: int, visits: int) -> dict[str, ob
                     )
                 results["one"] = one
                 results["rss_one"] = server.rss_mb()
+                print(f"  server RSS after one user: {results['rss_one']:.0f} MB", flush=True)
                 context.close()
                 results["many"], results["rss_many"] = _many(browser, server, pages, sessions)
                 browser.close()
