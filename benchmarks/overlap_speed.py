@@ -2,7 +2,7 @@
 docs/overlaps.md).
 
     .venv/bin/python -m benchmarks.overlap_speed            # 100k: full run + single checks
-    .venv/bin/python -m benchmarks.overlap_speed --size 1000000 --checks 0
+    .venv/bin/python -m benchmarks.overlap_speed --size 1000000 --checks 0   # ~1 min quiet
 
 Records come from the labelled benchmark's generator (benchmarks.make_overlap_dataset)
 with a long tail added: 5,000 organisations and a programme name drawn from 50,000
@@ -91,6 +91,7 @@ def main() -> None:
     areas = tree()
     gc.collect()
     rss_before = peak_rss_mb()
+    load_before = os.getloadavg()[0]
     if args.tracemalloc:
         tracemalloc.start()
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -106,7 +107,9 @@ def main() -> None:
         f"{args.size:,} initiatives: index {built - started:.1f} s, top-k join "
         f"{joined - built:.1f} s ({len(i):,} candidate pairs), scoring {scored - joined:.1f} s; "
         f"total {scored - started:.1f} s; {flagged:,} pairs >= 0.5; CPU time {cpu_used:.1f} s "
-        f"(both threads; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"(both threads; load average {load_before:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores: wall time above CPU "
+        f"time / 2 means the run waited for a core)"
     )
     print(
         f"peak RSS {peak_rss_mb():,.0f} MB (before building: {rss_before:,.0f} MB, records "

@@ -23,6 +23,7 @@ from initiatives.overlap_arrays import (
     binary_rows,
     codes_of,
     csr,
+    ragged,
     sorted_unique,
     spread_rows,
     widen,
@@ -121,6 +122,7 @@ _SEPARATOR_WORD = 0  # its word id
 _IGNORED = -1  # the stem id of a stop word, place name, one-letter word or unseen stem
 _HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 TEXT_BATCH = 20_000  # texts per split: bounds the token list's memory
+DISTINCT_SHARE = 0.9  # above this share of distinct texts, no copying: analyse them all
 
 
 def _language(word: str) -> int:
@@ -214,7 +216,31 @@ class StemVocabulary:
     def analyse(self, texts: Sequence[str], *, grow: bool = True, title: bool = False) -> _Analysis:
         """Stem counts (one row per text, one column per stem id), a hash of each text's
         word sequence (0: no word) and the identifiers in each text. ``title``: generic
-        words ("programme", "restaurant") are left out."""
+        words ("programme", "restaurant") are left out.
+
+        Titles and descriptions repeat (a programme's standard text, a network's
+        template): each distinct text is tokenised once and its rows copied."""
+        distinct = dict.fromkeys(texts)
+        if not texts or len(distinct) > DISTINCT_SHARE * len(texts):
+            return self._analyse(texts, grow=grow, title=title)
+        positions = dict(zip(distinct, range(len(distinct)), strict=True))
+        inverse = np.fromiter(map(positions.__getitem__, texts), dtype=np.int64, count=len(texts))
+        del positions
+        once = self._analyse(list(distinct), grow=grow, title=title)
+        del distinct
+        # Each identifier of a distinct text, once per text that repeats it.
+        order = np.argsort(inverse, kind="stable")
+        holders = np.bincount(inverse, minlength=len(once.hashes))
+        first = np.zeros(len(holders) + 1, dtype=np.int64)
+        np.cumsum(holders, out=first[1:])
+        owners, ranks = ragged(holders[once.identifier_rows])
+        rows = order[first[once.identifier_rows[owners]] + ranks]
+        found = list(map(once.identifiers.__getitem__, owners.tolist()))
+        return _Analysis(
+            once.counts[inverse], once.language[inverse], once.hashes[inverse], rows, found
+        )
+
+    def _analyse(self, texts: Sequence[str], *, grow: bool, title: bool) -> _Analysis:
         blocks: list[sp.csr_matrix] = []
         hashes = np.zeros(len(texts), dtype=np.int64)
         identifier_rows: list[np.ndarray] = []
