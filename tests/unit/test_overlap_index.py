@@ -117,6 +117,30 @@ def test_batch_stems_match_one_text_at_a_time() -> None:
         assert got == Counter(tokens.stems(text.replace("\x00", " "), vocabulary.ignore))
 
 
+def test_repeated_texts_tokenised_once_give_what_each_text_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [
+        "Internet grátis, ligue 253 123 456",
+        "Refeições ao domicílio www.apoio.pt",
+        "Internet grátis, ligue 253 123 456",
+        "",
+        "Refeições ao domicílio www.apoio.pt",
+        "Internet grátis, ligue 253 123 456",
+        "Aulas de português 20 vagas",
+    ]
+    vocabulary = StemVocabulary()
+    once = vocabulary.analyse(texts)  # 4 distinct of 7: each tokenised once, rows copied
+    monkeypatch.setattr(tokens, "DISTINCT_SHARE", 2.0)  # every text tokenised
+    each = vocabulary.analyse(texts)
+    np.testing.assert_array_equal(once.counts.toarray(), each.counts.toarray())
+    np.testing.assert_array_equal(once.hashes, each.hashes)
+    np.testing.assert_array_equal(once.language, each.language)
+    found = sorted(zip(once.identifier_rows.tolist(), once.identifiers, strict=True))
+    assert found == sorted(zip(each.identifier_rows.tolist(), each.identifiers, strict=True))
+    assert len(found) == 6  # three phones, two domains, one short number
+
+
 def test_tfidf_is_what_scikit_learn_gives() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
