@@ -256,6 +256,7 @@ def test_the_worker_schedules_every_job_one_run_at_a_time(sqlite_url: str) -> No
         "poll_due_sources",
         "remind_partners",
         "webhooks",  # the partner API's outbox sender (issue 17)
+        "api_cleanup",  # old idempotency records and finished outbox messages (issue 17)
         "outreach-digest",  # subscription digests and SMS updates (issue 19)
         "outreach-clean-up",
     }
