@@ -21,6 +21,7 @@ def marked_strings() -> dict[str, str]:
             ("**.py", "python"),
             ("portal/templates/**.j2", "jinja2"),
             ("outreach/templates/**.j2", "jinja2"),
+            ("reports/templates/**.j2", "jinja2"),
         ],
         keywords={"_": None, "N_": None},
         directory_filter=lambda path: not any(part in path.split("/") for part in SKIPPED_DIRS),
