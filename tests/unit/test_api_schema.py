@@ -24,7 +24,7 @@ from initiatives.models import Initiative
 from partners.api_keys import ApiScope, create_api_key
 from tests.factories import World, make_initiative
 
-MAX_EXAMPLES = int(os.environ.get("HUB_TEST_SCHEMATHESIS_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("HUB_TEST_SCHEMATHESIS_EXAMPLES", "40"))
 KEY: dict[str, str] = {}
 DATE_PAIRS = (("planned_start", "planned_end"), ("actual_start", "actual_end"))
 
