@@ -571,6 +571,8 @@ class OverlapIndex:
         ]
 
     def pair_scores(self, i: np.ndarray, j: np.ndarray, threshold: float) -> list[PairScore]:
+        if self._features is None:  # an empty registry (a fresh deployment): no pairs
+            return []
         probabilities = self.probabilities(i, j)
         keep = np.flatnonzero(probabilities >= threshold)
         keep = keep[np.argsort(-probabilities[keep], kind="stable")]

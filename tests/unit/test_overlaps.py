@@ -453,3 +453,11 @@ def test_overlap_response_names_only_visible_initiatives_and_keeps_staff_links(
     links = session.exec(select(InitiativeLink)).all()
     assert [(link.initiative_id, link.kind) for link in links] == [(first.id, LinkKind.JOINT)]
     assert related_for_export(session=session)[first.id or 0] == [second.code]
+
+
+def test_an_empty_registry_has_no_pairs(session: Session) -> None:
+    """A fresh deployment: the Overlaps page and the weekly report ask for pairs before
+    any initiative is published."""
+    forget_indexes()
+    staff = make_principal(session, role=Role.STAFF)
+    assert find_overlaps(session=session, actor=staff) == []
