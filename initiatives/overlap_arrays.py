@@ -229,3 +229,10 @@ def dots_if_any(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray
     if a.nnz == 0 or b.nnz == 0:  # no short record or no identifier on one side
         return np.zeros(len(i), dtype=np.float32)
     return row_dots(a, b, i, j)
+
+
+def append_rows(old: Any, new: Any) -> Any:
+    """``new``'s rows after ``old``'s: a CSR matrix (widened to the wider) or an array."""
+    if isinstance(old, sp.csr_matrix):
+        return stack_rows(old, new)
+    return np.concatenate([old, new])

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from initiatives.overlap_areas import COUNTRY, DISTRICT, MUNICIPALITY, AreaCodes, AreaTree
 from initiatives.overlap_arrays import (
+    append_rows,
     binary_rows,
     codes_of,
     days_and_quarters,
@@ -36,7 +37,6 @@ from initiatives.overlap_arrays import (
     idf,
     normalize,
     row_dots,
-    stack_rows,
     tfidf,
     widen,
 )
@@ -379,7 +379,7 @@ class OverlapIndex:
         else:
             self._features = Features(
                 **{
-                    name: _merge(getattr(old_features, name), getattr(new, name))
+                    name: append_rows(getattr(old_features, name), getattr(new, name))
                     for name in FEATURE_NAMES
                 }
             )
@@ -594,9 +594,3 @@ class OverlapIndex:
     def find_pairs(self, threshold: float) -> list[PairScore]:
         i, j = self.candidate_pairs()
         return self.pair_scores(i, j, threshold)
-
-
-def _merge(old: Any, new: Any) -> Any:
-    if isinstance(old, sp.csr_matrix):
-        return stack_rows(old, new)
-    return np.concatenate([old, new])

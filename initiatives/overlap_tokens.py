@@ -488,14 +488,12 @@ def record_texts(
 ) -> Texts:
     """Counts of the stems and (short records) character trigrams of records' titles and
     descriptions, and the identifiers in them."""
-    titles = [title_text(t) for t in titles]
+    titles = list(map(title_text, titles))
     title = words.analyse(titles, grow=grow, title=True)
     description = words.analyse(descriptions, grow=grow)
-    lengths = np.fromiter(
-        (len(a) + len(b) for a, b in zip(titles, descriptions, strict=True)),
-        dtype=np.int64,
-        count=len(titles),
-    )
+    # map(len, ...) twice: a generator over zip cost a Python frame per record.
+    lengths = np.fromiter(map(len, titles), dtype=np.int64, count=len(titles))
+    lengths += np.fromiter(map(len, descriptions), dtype=np.int64, count=len(descriptions))
     short = (lengths <= SHORT_TEXT) & (lengths > 0)
     rows = np.flatnonzero(short)
     characters = grams.counts(
