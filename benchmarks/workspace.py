@@ -484,7 +484,7 @@ def _many(browser: object, server: Server, pages: list[str], sessions: int):
         path, _selector = CONTENT[name]
         started = time.perf_counter()
         for tab in tabs:
-            tab.goto(f"{server.base}/app/{path}?lang=en", wait_until="commit")
+            tab.goto(f"{server.base}/app/{path}?lang=en", wait_until="commit", timeout=TIMEOUT_MS)
         for tab in tabs:
             try:
                 wait_content(tab, name)
