@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from hub import settings
 from hub.audit import record_change, snapshot
 from hub.auth import Principal
 from hub.clean import strip_controls
@@ -290,7 +291,9 @@ def remembered_response(
     *, session: Session, key_id: int, idempotency_key: str, request_hash: str
 ) -> tuple[int, dict[str, Any]] | None:
     """The stored answer for ``idempotency_key``, or None when it is new. The same key
-    with a different request is refused: it would silently do something else."""
+    with a different request is refused: it would silently do something else. An answer
+    older than HUB_API_IDEMPOTENCY_HOURS is forgotten here, not only when the clean-up
+    job next runs: past the window the key is new again."""
     row = session.exec(
         select(ApiIdempotency).where(
             ApiIdempotency.api_key_id == key_id,
@@ -298,6 +301,11 @@ def remembered_response(
         )
     ).first()
     if row is None:
+        return None
+    window = timedelta(hours=int(settings.get("HUB_API_IDEMPOTENCY_HOURS")))
+    if row.created_at < utcnow() - window:
+        session.delete(row)  # in the caller's transaction: the new answer replaces it
+        session.flush()
         return None
     if row.request_hash != request_hash:
         raise IdempotencyConflict(

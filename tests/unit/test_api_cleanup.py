@@ -14,7 +14,13 @@ from api.cleanup import clean_up, cleanup_tick
 from hub import outbox
 from hub.outbox import MessageState, OutboxMessage
 from hub.records import utcnow
-from partners.api_keys import ApiIdempotency, ApiScope, create_api_key, remember_response
+from partners.api_keys import (
+    ApiIdempotency,
+    ApiScope,
+    create_api_key,
+    remember_response,
+    remembered_response,
+)
 from tests.factories import World
 from wiring import scheduler_jobs
 
@@ -88,3 +94,39 @@ def test_a_large_backlog_goes_in_batches(session: Session) -> None:
     )
     assert removed == 7
     assert session.exec(select(OutboxMessage.id).order_by(col(OutboxMessage.id))).all() == [keep]
+
+
+def test_past_its_window_a_key_is_new_again_before_the_clean_up_runs(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_API_IDEMPOTENCY_HOURS", "24")
+    key, _raw = create_api_key(
+        session=session, actor=world.partner, name="crm", scope=ApiScope.READ_WRITE
+    )
+    assert key.id is not None
+    remembered(session, key.id, "fresh", hours_ago=23)
+    remembered(session, key.id, "stale", hours_ago=25)
+    replay = remembered_response(
+        session=session, key_id=key.id, idempotency_key="fresh", request_hash="0" * 64
+    )
+    assert replay == (200, {"name": "fresh"})
+    # past the window: not replayed, and a different request with it is not a conflict
+    assert (
+        remembered_response(
+            session=session, key_id=key.id, idempotency_key="stale", request_hash="1" * 64
+        )
+        is None
+    )
+    remember_response(
+        session=session,
+        key_id=key.id,
+        idempotency_key="stale",
+        request_hash="1" * 64,
+        status_code=201,
+        response={"name": "again"},
+    )
+    session.commit()
+    again = remembered_response(
+        session=session, key_id=key.id, idempotency_key="stale", request_hash="1" * 64
+    )
+    assert again == (201, {"name": "again"})
