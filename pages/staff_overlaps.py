@@ -17,7 +17,7 @@ from initiatives.overlap import (
 )
 from initiatives.queries import form_choices
 from initiatives.service import draft_of, get_initiative
-from ui.datacache import current_version, settle
+from ui.datacache import current_version
 from ui.forms import md
 from ui.guards import require_role
 from ui.overlaps import coverage_grid, decision_box, overlap_pairs_table, side_by_side
@@ -45,7 +45,6 @@ def overlap_figures(
             session=session, ids={i for p in pairs for i in (p.initiative_a_id, p.initiative_b_id)}
         )
     figures = (pairs, titles, overlap_groups(pairs), grid)
-    settle(figures)  # out of the full collection Streamlit runs after every script run
     return figures
 
 

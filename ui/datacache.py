@@ -10,7 +10,6 @@ aggregates per table, a few milliseconds at 50,000 initiatives.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 
 from sqlmodel import Session, func, select
@@ -47,16 +46,3 @@ def current_version() -> str:
     """The data version now, in its own short session (for cache keys on a page)."""
     with session_scope(get_engine()) as session:
         return data_version(session=session)
-
-
-def settle(value: object) -> object:
-    """Move everything alive now, ``value`` included, out of the cyclic collector's reach
-    (``gc.freeze``) and return ``value``.
-
-    Streamlit runs a full ``gc.collect(2)`` after every script run (runner.postScriptGC):
-    with 50,000 cached initiatives that walk cost ~1.2 s of CPU on every page, any page
-    (py-spy on the server, issue 21). Frozen objects are still freed by reference counting
-    when a newer version replaces them; only reference cycles among them would outlive it,
-    and the cached figures are plain trees."""
-    gc.freeze()
-    return value

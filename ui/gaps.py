@@ -27,7 +27,6 @@ from hub.errors import HubError
 from hub.i18n import N_, _
 from initiatives.models import CHANNEL_LABELS, STATUS_LABELS, Channel, Status
 from initiatives.queries import FormChoices, form_choices, published_reach
-from ui.datacache import settle
 from ui.session import get_engine
 
 LEVELS = ("district", "municipality")
@@ -85,7 +84,6 @@ def gap_data(
     data = GapData(
         gaps=gaps, geometries=geometries, initiatives=initiatives, choices=choices, options=options
     )
-    settle(data)  # out of the full collection Streamlit runs after every script run
     return data
 
 
