@@ -446,7 +446,11 @@ def run(size: int, pages: list[str], sessions: int, visits: int) -> dict[str, ob
                 results["rss_one"] = server.rss_mb()
                 print(f"  server RSS after one user: {results['rss_one']:.0f} MB", flush=True)
                 context.close()
-                results["many"], results["rss_many"] = _many(browser, server, pages, sessions)
+                if sessions > 0:
+                    results["many"], results["rss_many"] = _many(browser, server, pages, sessions)
+                else:  # --sessions 0: the single user's figures only (nan in the table)
+                    results["many"] = dict.fromkeys(pages, math.nan)
+                    results["rss_many"] = math.nan
                 browser.close()
         finally:
             server.process.terminate()
