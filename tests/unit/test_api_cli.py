@@ -3,6 +3,7 @@ API alone with uvicorn on a real port."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from api.cli import TcpConfig
 from hub.db import make_engine
 from hub.settings import PROJECT_ROOT
 from partners.api_keys import ApiKey, authenticate_key
@@ -71,10 +73,11 @@ def _port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_serve_api_runs_the_api_alone(demo_url: str) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_api_runs_the_api_alone(demo_url: str, workers: int) -> None:
     port = _port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve-api", "--port", str(port)],
+        [sys.executable, "-m", "hub", "serve-api", "--port", str(port), "--workers", str(workers)],
         cwd=PROJECT_ROOT,
         env={**os.environ, "HUB_DATABASE_URL": demo_url, "PYTHONPATH": str(PROJECT_ROOT)},
         stdout=subprocess.DEVNULL,
@@ -94,3 +97,32 @@ def test_serve_api_runs_the_api_alone(demo_url: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_workers_socket_turns_nagle_off_on_every_connection() -> None:
+    """With several workers uvicorn binds the socket itself; left as it makes it, each
+    keep-alive response waited ~40 ms for the client's delayed ACK (uvicorn issue 3149)."""
+    listener = TcpConfig("api.standalone:app", host="127.0.0.1", port=_port()).bind_socket()
+    assert listener.proto == socket.IPPROTO_TCP
+    assert listener.get_inheritable()  # the workers inherit it
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted = transport.get_extra_info("socket")
+            seen.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _reader, writer = await asyncio.open_connection(*listener.getsockname())
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(accept_one())
+    assert seen and seen[0] != 0
